@@ -1,0 +1,50 @@
+# pytest-aistack — every target is idempotent and sets up what it needs itself.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+RESULTS ?= results
+PYTEST_ARGS ?=
+
+.PHONY: help venv demo test lint typecheck unit bench soak-resilience test-docker nightly clean
+
+help:
+	@echo "make demo   - set up .venv and run the main job on the embedded default stack"
+	@echo "make test   - set up .venv and run lint, type check and the whole suite"
+	@echo "make lint   - ruff"
+	@echo "make bench  - every benchmark under benchmarks/"
+
+# The venv is rebuilt when pyproject.toml changes; the stamp makes re-runs cheap.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pytest-aistack needs Python >= 3.11; set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck unit
+
+demo: $(STAMP)
+	$(BIN)/python -m pytest_aistack.demo
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(RESULTS)

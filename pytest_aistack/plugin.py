@@ -1,0 +1,1 @@
+"""pytest entry point (``pytest11: aistack``): wires hooks only; logic lives in modules."""
