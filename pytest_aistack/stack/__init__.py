@@ -1,0 +1,1 @@
+"""Bring a stack up and down: spec, health, local/docker/external backends."""

@@ -1,0 +1,269 @@
+"""What a stack is made of, independent of how it is run.
+
+``stack.yaml`` declares the services of a stack; :func:`load_stack_spec` parses it
+into a :class:`StackSpec`. A *backend* turns a spec into running services and
+back::
+
+    class Backend(Protocol):
+        def up(self) -> Stack: ...     # start everything, wait until healthy
+        def down(self) -> None: ...    # stop everything it started; idempotent
+
+Implementations: ``local.LocalBackend`` (subprocesses on 127.0.0.1),
+``docker.DockerBackend`` (testcontainers) and ``external.ExternalBackend`` (the
+user's URLs, no lifecycle). ``up()`` returns a :class:`Stack`: where each service
+listens, the Toxiproxy proxy in front of it, the gateway's key. Nothing here knows
+about processes or containers.
+
+The ``stack.yaml`` format (every key except ``command`` optional)::
+
+    services:
+      vllm-a:
+        command: ["{python}", "-m", "pytest_aistack.cli", "mock-llm", "--port", "0"]
+        port: announce          # announce (prints AISTACK_READY) | pick (we pass {port})
+        health: {http: /health} # {http: PATH} | {tcp: true} | {redis: true}
+        proxy: vllm-a           # a Toxiproxy proxy of that name fronts this service
+        depends_on: [toxiproxy]
+        env: {KEY: value}
+        config_template: gateway/litellm.yaml   # rendered to {config} per run
+        startup_timeout: 20     # seconds until healthy
+
+Placeholders in ``command``, ``env`` values and the rendered config template are
+written ``{name}`` / ``${name}``; each backend documents the names it fills in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import yaml
+
+PortMode = Literal["announce", "pick"]
+HealthKind = Literal["http", "tcp", "redis"]
+
+DEFAULT_STARTUP_TIMEOUT = 20.0
+
+
+class StackSpecError(ValueError):
+    """stack.yaml is malformed; the message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """How to tell a service is ready: an HTTP 2xx on ``path``, a TCP accept, a redis PONG."""
+
+    kind: HealthKind
+    path: str = "/"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    command: tuple[str, ...]
+    port: PortMode = "announce"
+    health: HealthCheck = HealthCheck("tcp")
+    proxy: str | None = None
+    depends_on: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    config_template: Path | None = None
+    startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    path: Path
+    services: Mapping[str, ServiceSpec]
+
+    def startup_waves(self) -> list[list[ServiceSpec]]:
+        """Services grouped so that each wave only depends on earlier waves.
+
+        Services of one wave are independent and may start in parallel.
+        """
+        done: set[str] = set()
+        waves: list[list[ServiceSpec]] = []
+        remaining = dict(self.services)
+        while remaining:
+            wave = [s for s in remaining.values() if set(s.depends_on) <= done]
+            if not wave:
+                cycle = ", ".join(sorted(remaining))
+                raise StackSpecError(
+                    f"{self.path}: services {cycle} depend on each other in a cycle; "
+                    "remove one depends_on edge"
+                )
+            waves.append(wave)
+            for service in wave:
+                done.add(service.name)
+                del remaining[service.name]
+        return waves
+
+    @property
+    def proxied(self) -> dict[str, ServiceSpec]:
+        """Services the gateway reaches only through a Toxiproxy proxy, by proxy name."""
+        return {s.proxy: s for s in self.services.values() if s.proxy is not None}
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value that must not end up in logs: ``repr``/``str`` show only its start."""
+
+    value: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return self.masked
+
+    @property
+    def masked(self) -> str:
+        return self.value[:6] + "…" if len(self.value) > 6 else "…"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one service listens, and the proxy the gateway uses to reach it."""
+
+    name: str
+    url: str  # direct address, e.g. http://127.0.0.1:41234 (redis://… for redis)
+    proxy: str | None = None  # Toxiproxy proxy name
+    proxy_listen: str | None = None  # "127.0.0.1:PORT" the gateway connects to
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A running (or externally provided) stack: what tests and the CLI need to reach it."""
+
+    backend: str  # "local" | "docker" | "external"
+    gateway_url: str
+    gateway_key: Secret
+    toxiproxy_url: str | None
+    endpoints: Mapping[str, Endpoint]
+    admin_token: Secret | None = None  # bearer token for the mock LLM admin API
+    log_dir: Path | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def endpoint(self, name: str) -> Endpoint:
+        try:
+            return self.endpoints[name]
+        except KeyError:
+            known = ", ".join(sorted(self.endpoints)) or "none"
+            raise KeyError(f"no service {name!r} in this stack (known: {known})") from None
+
+    def replace(self, **changes: Any) -> Stack:
+        return dataclasses.replace(self, **changes)
+
+
+class Backend(Protocol):
+    """Brings a stack up and down. ``down()`` must be safe to call more than once."""
+
+    def up(self) -> Stack: ...
+
+    def down(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------
+# parsing
+
+_SERVICE_KEYS = {
+    "command",
+    "port",
+    "health",
+    "proxy",
+    "depends_on",
+    "env",
+    "config_template",
+    "startup_timeout",
+}
+
+
+def load_stack_spec(path: Path) -> StackSpec:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise StackSpecError(f"{path}: no such stack file") from None
+    except yaml.YAMLError as exc:
+        raise StackSpecError(f"{path}: not valid YAML: {exc}") from None
+    return parse_stack_spec(raw, path)
+
+
+def parse_stack_spec(raw: object, path: Path) -> StackSpec:
+    if not isinstance(raw, dict) or not isinstance(raw.get("services"), dict):
+        raise StackSpecError(f"{path}: expected a mapping with a 'services:' mapping at the top")
+    services: dict[str, ServiceSpec] = {}
+    for name, body in raw["services"].items():
+        services[str(name)] = _parse_service(str(name), body, path)
+    for service in services.values():
+        for dep in service.depends_on:
+            if dep not in services:
+                raise StackSpecError(
+                    f"{path}: services.{service.name}.depends_on names {dep!r}, "
+                    f"which is not a service; known: {', '.join(sorted(services))}"
+                )
+    proxies = [s.proxy for s in services.values() if s.proxy is not None]
+    duplicates = sorted({p for p in proxies if proxies.count(p) > 1})
+    if duplicates:
+        raise StackSpecError(
+            f"{path}: proxy name(s) {', '.join(duplicates)} used by more than one service"
+        )
+    spec = StackSpec(path=path, services=services)
+    spec.startup_waves()  # rejects cycles now rather than at start-up
+    return spec
+
+
+def _parse_service(name: str, body: object, path: Path) -> ServiceSpec:
+    where = f"{path}: services.{name}"
+    if not isinstance(body, dict):
+        raise StackSpecError(f"{where}: expected a mapping, got {type(body).__name__}")
+    unknown = set(body) - _SERVICE_KEYS
+    if unknown:
+        raise StackSpecError(
+            f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+            f"allowed: {', '.join(sorted(_SERVICE_KEYS))}"
+        )
+    command = body.get("command")
+    if (
+        not isinstance(command, list)
+        or not command
+        or not all(isinstance(a, str | int | float) for a in command)
+    ):
+        raise StackSpecError(f"{where}.command: expected a non-empty list of strings")
+    port = body.get("port", "announce")
+    if port not in ("announce", "pick"):
+        raise StackSpecError(f"{where}.port: expected 'announce' or 'pick', got {port!r}")
+    depends_on = body.get("depends_on", [])
+    if not isinstance(depends_on, list) or not all(isinstance(d, str) for d in depends_on):
+        raise StackSpecError(f"{where}.depends_on: expected a list of service names")
+    env = body.get("env", {})
+    if not isinstance(env, dict):
+        raise StackSpecError(f"{where}.env: expected a mapping of NAME: value")
+    proxy = body.get("proxy")
+    if proxy is not None and not isinstance(proxy, str):
+        raise StackSpecError(f"{where}.proxy: expected a proxy name (string), got {proxy!r}")
+    timeout = body.get("startup_timeout", DEFAULT_STARTUP_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise StackSpecError(f"{where}.startup_timeout: expected seconds > 0, got {timeout!r}")
+    template = body.get("config_template")
+    return ServiceSpec(
+        name=name,
+        command=tuple(str(a) for a in command),
+        port=port,
+        health=_parse_health(body.get("health", {"tcp": True}), where),
+        proxy=proxy,
+        depends_on=tuple(depends_on),
+        env={str(k): str(v) for k, v in env.items()},
+        config_template=(path.parent / str(template)) if template is not None else None,
+        startup_timeout=float(timeout),
+    )
+
+
+def _parse_health(raw: object, where: str) -> HealthCheck:
+    if isinstance(raw, dict) and len(raw) == 1:
+        ((kind, value),) = raw.items()
+        if kind == "http" and isinstance(value, str) and value.startswith("/"):
+            return HealthCheck("http", value)
+        if kind in ("tcp", "redis") and value is True:
+            return HealthCheck(kind)
+    raise StackSpecError(
+        f"{where}.health: expected one of {{http: /path}}, {{tcp: true}}, {{redis: true}}, "
+        f"got {raw!r}"
+    )
