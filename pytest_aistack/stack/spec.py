@@ -16,24 +16,27 @@ about processes or containers.
 
 The ``stack.yaml`` format (every key except ``command`` optional)::
 
+    gateway: gateway            # the service clients talk to
+    toxiproxy: toxiproxy        # the service that hosts the proxies
     services:
       vllm-a:
-        command: ["{python}", "-m", "pytest_aistack.cli", "mock-llm", "--port", "0"]
-        port: announce          # announce (prints AISTACK_READY) | pick (we pass {port})
+        command: ["${python}", "-m", "pytest_aistack.cli", "mock-llm", "--port", "0"]
+        port: announce          # announce (prints AISTACK_READY) | pick (we pass ${port})
         health: {http: /health} # {http: PATH} | {tcp: true} | {redis: true}
         proxy: vllm-a           # a Toxiproxy proxy of that name fronts this service
         depends_on: [toxiproxy]
         env: {KEY: value}
-        config_template: gateway/litellm.yaml   # rendered to {config} per run
+        config_template: gateway/litellm.yaml   # rendered to ${config} per run
         startup_timeout: 20     # seconds until healthy
 
-Placeholders in ``command``, ``env`` values and the rendered config template are
-written ``{name}`` / ``${name}``; each backend documents the names it fills in.
+Placeholders in ``command``, ``env`` values and the config template are written
+``${name}`` or ``${name:service}``; each backend documents the names it fills in.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +79,8 @@ class ServiceSpec:
 class StackSpec:
     path: Path
     services: Mapping[str, ServiceSpec]
+    gateway: str | None = None
+    toxiproxy: str | None = None
 
     def startup_waves(self) -> list[list[ServiceSpec]]:
         """Services grouped so that each wave only depends on earlier waves.
@@ -205,7 +210,27 @@ def parse_stack_spec(raw: object, path: Path) -> StackSpec:
         raise StackSpecError(
             f"{path}: proxy name(s) {', '.join(duplicates)} used by more than one service"
         )
-    spec = StackSpec(path=path, services=services)
+    roles: dict[str, str | None] = {}
+    for role in ("gateway", "toxiproxy"):
+        value = raw.get(role)
+        if value is not None and value not in services:
+            raise StackSpecError(
+                f"{path}: {role}: {value!r} is not a service; known: {', '.join(sorted(services))}"
+            )
+        roles[role] = value
+    unknown = set(raw) - {"services", "gateway", "toxiproxy"}
+    if unknown:
+        raise StackSpecError(
+            f"{path}: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))}; "
+            "allowed: services, gateway, toxiproxy"
+        )
+    if proxies and roles["toxiproxy"] is None:
+        raise StackSpecError(
+            f"{path}: services declare proxies but no 'toxiproxy: <service>' names the proxy host"
+        )
+    spec = StackSpec(
+        path=path, services=services, gateway=roles["gateway"], toxiproxy=roles["toxiproxy"]
+    )
     spec.startup_waves()  # rejects cycles now rather than at start-up
     return spec
 
@@ -267,3 +292,29 @@ def _parse_health(raw: object, where: str) -> HealthCheck:
         f"{where}.health: expected one of {{http: /path}}, {{tcp: true}}, {{redis: true}}, "
         f"got {raw!r}"
     )
+
+
+# ---------------------------------------------------------------------------------------
+# placeholders
+
+_PLACEHOLDER = re.compile(r"\$\{([a-z_]+)(?::([A-Za-z0-9_.-]+))?\}")
+
+
+def render_placeholders(text: str, values: Mapping[str, str], where: str) -> str:
+    """Replace ``${name}`` / ``${name:service}`` from ``values`` (keys ``name`` / ``name:service``).
+
+    An unknown placeholder is an error naming ``where`` and the names that are known,
+    rather than a config silently pointing at nothing.
+    """
+
+    def substitute(match: re.Match[str]) -> str:
+        key = match.group(1) if match.group(2) is None else f"{match.group(1)}:{match.group(2)}"
+        try:
+            return values[key]
+        except KeyError:
+            known = ", ".join(sorted(values))
+            raise StackSpecError(
+                f"{where}: unknown placeholder ${{{key}}}; known here: {known}"
+            ) from None
+
+    return _PLACEHOLDER.sub(substitute, text)
