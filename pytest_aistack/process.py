@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -85,7 +85,8 @@ class ManagedProcess:
         self._reader.start()
 
     def _pump_output(self) -> None:
-        assert self._popen is not None and self._popen.stdout is not None
+        assert self._popen is not None
+        assert self._popen.stdout is not None
         with self.log_path.open("ab") as log:
             for raw in self._popen.stdout:
                 log.write(raw)
@@ -112,6 +113,26 @@ class ManagedProcess:
                 raise ProcessError(
                     f"{self.name} was not ready within {timeout:.1f} s; last output:\n{self.tail()}"
                 )
+
+    def wait_until(self, check: Callable[[], bool], timeout: float, what: str) -> None:
+        """Poll ``check`` (for services that print no ready line, e.g. redis-server).
+
+        Fails fast when the process exits, and at the deadline; ``what`` names the
+        condition in the error ("port 6379 accepts connections").
+        """
+        deadline = time.monotonic() + timeout
+        while not check():
+            code = self.poll()
+            if code is not None:
+                raise ProcessError(
+                    f"{self.name} exited with code {code} before {what}; "
+                    f"last output:\n{self.tail()}"
+                )
+            if time.monotonic() >= deadline:
+                raise ProcessError(
+                    f"{self.name}: not {what} within {timeout:.1f} s; last output:\n{self.tail()}"
+                )
+            time.sleep(0.02)  # poll interval, not a readiness guess: check() decides
 
     def poll(self) -> int | None:
         return self._popen.poll() if self._popen is not None else None
