@@ -1,0 +1,579 @@
+"""The mock's request logic: routing, admission, lifecycle, admin API -> a Plan.
+
+Transport-independent: ``Engine.handle(Request)`` returns a :class:`Plan` that the raw
+asyncio server (``server.py``) or the ASGI adapter (``asgi_app.py``) executes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import hmac
+import json
+import math
+import os
+import random
+import time
+from collections import deque
+from typing import Any
+
+from .config import MockConfig, ProfileError, TimingProfile, parse_profile
+from .faults import NO_FAULTS, FaultError, FaultRegistry, Faults, parse_faults
+from .generation import (
+    EMBEDDINGS,
+    GENERATION_PATHS,
+    OLLAMA_CHAT,
+    OLLAMA_GENERATE,
+    BadRequest,
+    GenerationRequest,
+    embeddings_body,
+    full_body,
+    make_format,
+    parse_generation,
+    plan_output,
+    steps_for,
+)
+from .plan import CUT, DATA, HANG, Plan, Request
+from .stats import RequestRecord, Stats
+
+JSON = "application/json"
+READ_PATHS = {
+    "/healthz",
+    "/readyz",
+    "/health",
+    "/metrics",
+    "/v1/models",
+    "/api/tags",
+}
+ADMIN_PATHS = {"/admin/stats", "/admin/faults", "/admin/reset"}
+KNOWN_PATHS = READ_PATHS | ADMIN_PATHS | set(GENERATION_PATHS)
+MODEL_CREATED = 1_700_000_000  # a fixed "created" so /v1/models is byte-for-byte stable
+
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    408: "timeout_error",
+    413: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def error_body(
+    status: int, message: str, param: str | None = None, code: Any = None, ollama: bool = False
+) -> bytes:
+    if ollama:
+        return json_bytes({"error": message})
+    kind = _ERROR_TYPES.get(status, "server_error")
+    return json_bytes(
+        {"error": {"message": message, "type": kind, "param": param, "code": code or status}}
+    )
+
+
+class Engine:
+    def __init__(self, config: MockConfig) -> None:
+        self.config = config
+        self.stats = Stats(config.name, config.max_recorded_requests)
+        self.faults = FaultRegistry()
+        self.admin_token = config.admin_token
+        self.in_flight = 0
+        self.draining = False
+        self._waiters: deque[asyncio.Future[bool]] = deque()
+        self._idle: asyncio.Event | None = None
+        self._started = time.monotonic()
+        self._ready_at = self._started + config.warmup_s
+        self._request_counter = 0
+        self._base_headers = [("x-mock-backend", config.name)]
+
+    # lifecycle -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """(Re)start the warm-up clock: the instance is 'loading' for ``warmup_s``."""
+        self._started = time.monotonic()
+        self._ready_at = self._started + self.config.warmup_s
+
+    @property
+    def state(self) -> str:
+        if self.draining:
+            return "draining"
+        if time.monotonic() < self._ready_at:
+            return "loading"
+        return "ready"
+
+    @property
+    def queued(self) -> int:
+        return len(self._waiters)
+
+    def begin_drain(self) -> None:
+        """SIGTERM: refuse new generation, reject the queue, let in-flight requests run."""
+        self.draining = True
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(False)
+
+    async def wait_idle(self, within_s: float) -> bool:
+        """True when no generation request is in flight (waiting up to ``within_s``)."""
+        if self.in_flight == 0:
+            return True
+        if self._idle is None:
+            self._idle = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._idle.wait(), within_s)
+        except TimeoutError:
+            return self.in_flight == 0
+        return True
+
+    # admission -----------------------------------------------------------------
+
+    async def _admit(self) -> str | None:
+        """Take a generation slot; return None, or why the request is rejected."""
+        cap = self.config.max_concurrency
+        if cap == 0 or (self.in_flight < cap and not self._waiters):
+            self.in_flight += 1
+            return None
+        if len(self._waiters) >= self.config.queue_depth:
+            return "shed"
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait({waiter}, timeout=self.config.queue_timeout_s)
+        except BaseException:
+            # Cancelled (client gone) after the slot was handed over: give it back.
+            if waiter.done() and not waiter.cancelled() and waiter.result():
+                self._release()
+            raise
+        finally:
+            if not waiter.done():
+                waiter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+        if waiter.cancelled():
+            return "queue_timeout"
+        return None if waiter.result() else "draining"
+
+    def _release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(True)  # the slot passes to the oldest waiter
+                return
+        self.in_flight -= 1
+        if self.in_flight == 0 and self._idle is not None:
+            self._idle.set()
+
+    def _on_generation_finish(self, plan: Plan, outcome: str) -> None:
+        self._release()
+
+    # dispatch ------------------------------------------------------------------
+
+    def endpoint_key(self, method: str, path: str) -> str:
+        return f"{method} {path if path in KNOWN_PATHS else 'other'}"
+
+    async def handle(self, req: Request) -> Plan:
+        path = req.path
+        if path in GENERATION_PATHS:
+            if req.method != "POST":
+                plan = self._error(405, f"{req.method} {path} is not allowed; use POST")
+            else:
+                plan = await self._generate(req)
+        elif path in READ_PATHS:
+            plan = (
+                self._read(path)
+                if req.method in ("GET", "HEAD")
+                else self._error(405, f"{req.method} {path} is not allowed; use GET")
+            )
+        elif path.startswith("/admin/"):
+            plan = self._admin(req)
+        else:
+            plan = self._error(404, f"no route {req.method} {path}")
+        self.stats.count(self.endpoint_key(req.method, path), plan.status)
+        return plan
+
+    def reject_oversized(self, req: Request, size: int) -> Plan:
+        """A body larger than ``max_body_bytes`` (the transport may not have read it)."""
+        ollama = req.path in (OLLAMA_CHAT, OLLAMA_GENERATE)
+        plan = self._error(
+            413,
+            f"request body is {size} bytes; the limit is {self.config.max_body_bytes} "
+            "(--max-body-bytes)",
+            ollama=ollama,
+        )
+        self.stats.count(self.endpoint_key(req.method, req.path), 413)
+        return plan
+
+    # simple answers ------------------------------------------------------------
+
+    def _json(self, status: int, value: Any, extra: list[tuple[str, str]] | None = None) -> Plan:
+        headers = [("content-type", JSON), *self._base_headers, *(extra or [])]
+        return Plan(status, headers, body=json_bytes(value))
+
+    def _error(
+        self,
+        status: int,
+        message: str,
+        param: str | None = None,
+        code: Any = None,
+        *,
+        ollama: bool = False,
+        extra: list[tuple[str, str]] | None = None,
+    ) -> Plan:
+        headers = [("content-type", JSON), *self._base_headers, *(extra or [])]
+        return Plan(status, headers, body=error_body(status, message, param, code, ollama))
+
+    def _read(self, path: str) -> Plan:
+        state = self.state
+        if path == "/healthz":
+            return self._json(200, {"status": "ok"})
+        if path == "/readyz":
+            return self._json(200 if state == "ready" else 503, {"status": state})
+        if path == "/health":
+            # llama.cpp server: 200 {"status":"ok"}, 503 "Loading model" while loading.
+            if state == "ready":
+                return self._json(200, {"status": "ok"})
+            message = "Loading model" if state == "loading" else "Shutting down"
+            return self._json(
+                503, {"error": {"code": 503, "message": message, "type": "unavailable_error"}}
+            )
+        if path == "/metrics":
+            text = self.stats.prometheus(self.in_flight, self.queued).encode()
+            headers = [("content-type", "text/plain; version=0.0.4"), *self._base_headers]
+            return Plan(200, headers, body=text)
+        if path == "/v1/models":
+            data = [
+                {
+                    "id": model,
+                    "object": "model",
+                    "created": MODEL_CREATED,
+                    "owned_by": self.config.name,
+                    "root": model,
+                    "parent": None,
+                    "max_model_len": self.config.max_model_len,
+                }
+                for model in self.config.models
+            ]
+            return self._json(200, {"object": "list", "data": data})
+        # /api/tags (ollama api/types.go ListModelResponse)
+        models = [
+            {
+                "name": model,
+                "model": model,
+                "modified_at": "2024-01-01T00:00:00Z",
+                "size": 1_000_000,
+                "digest": _digest(model),
+                "details": {
+                    "parent_model": "",
+                    "format": "gguf",
+                    "family": "mock",
+                    "families": ["mock"],
+                    "parameter_size": "0B",
+                    "quantization_level": "F16",
+                },
+            }
+            for model in self.config.models
+        ]
+        return self._json(200, {"models": models})
+
+    # admin ---------------------------------------------------------------------
+
+    def _admin(self, req: Request) -> Plan:
+        auth = req.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), self.admin_token.encode()
+        ):
+            return self._error(
+                401,
+                "missing or wrong admin token: send 'Authorization: Bearer <token>' with the "
+                "token from --admin-token, AISTACK_MOCK_ADMIN_TOKEN or the readiness line",
+                code="invalid_admin_token",
+            )
+        route = (req.method, req.path)
+        if route == ("GET", "/admin/stats"):
+            return self._json(200, self.stats_json(include_requests="requests=0" not in req.query))
+        if route == ("GET", "/admin/faults"):
+            return self._json(200, {"faults": self.faults.as_json()})
+        if route == ("POST", "/admin/faults"):
+            try:
+                body = json.loads(req.body or b"null")
+                fault = self.faults.add(body)
+            except json.JSONDecodeError as exc:
+                return self._error(400, f"POST /admin/faults: body is not JSON ({exc})")
+            except FaultError as exc:
+                return self._error(400, str(exc), param="fault")
+            return self._json(200, fault.as_json())
+        if route == ("POST", "/admin/reset"):
+            self.faults.clear()
+            self.stats.reset()
+            return self._json(200, {"reset": True})
+        if req.path in ADMIN_PATHS:
+            return self._error(405, f"{req.method} {req.path} is not allowed")
+        return self._error(404, f"no admin route {req.method} {req.path}")
+
+    def stats_json(self, include_requests: bool = True) -> dict[str, Any]:
+        stats = self.stats
+        active = sum(1 for r in stats.records.values() if r.outcome == "in_progress" and r.stream)
+        result: dict[str, Any] = {
+            "name": self.config.name,
+            "models": list(self.config.models),
+            "pid": os.getpid(),
+            "state": self.state,
+            "uptime_s": round(time.time() - stats.started_at, 3),
+            "requests_total": stats.requests_total,
+            "endpoints": stats.endpoints_json(),
+            "tokens_sent": stats.tokens_sent,
+            "in_flight": self.in_flight,
+            "active_streams": active,
+            "queued": self.queued,
+            "rejected": dict(stats.rejected),
+            "faults": self.faults.as_json(),
+        }
+        if include_requests:
+            result["requests"] = {rid: r.as_json() for rid, r in stats.records.items()}
+        result["requests_dropped"] = stats.dropped
+        return result
+
+    # generation ----------------------------------------------------------------
+
+    async def _generate(self, req: Request) -> Plan:
+        self._request_counter += 1
+        request_id = (
+            req.headers.get("x-request-id") or f"mock-{self.config.name}-{self._request_counter}"
+        )
+        ollama = req.path in (OLLAMA_CHAT, OLLAMA_GENERATE)
+        record = RequestRecord(
+            request_id=request_id,
+            backend=self.config.name,
+            endpoint=f"{req.method} {req.path}",
+            model=None,
+            stream=False,
+            status=0,
+            outcome="in_progress",
+            fault=None,
+            tokens_planned=0,
+            tokens_sent=0,
+            received_at=time.time(),
+        )
+        self.stats.add_record(record)
+        id_header = [("x-request-id", request_id)]
+
+        def fail(
+            status: int,
+            message: str,
+            param: str | None = None,
+            code: Any = None,
+            retry_after: float | None = None,
+        ) -> Plan:
+            extra = list(id_header)
+            if retry_after is not None:
+                extra.append(("retry-after", _retry_after(retry_after)))
+            plan = self._error(status, message, param, code, ollama=ollama, extra=extra)
+            record.status = status
+            record.outcome = "http_error"
+            plan.record = record
+            return plan
+
+        state = self.state
+        if state != "ready":
+            self.stats.rejected[state] += 1
+            text = "the model is loading" if state == "loading" else "the server is shutting down"
+            return fail(503, f"{text}; retry later", retry_after=self.config.retry_after_s)
+        if len(req.body) > self.config.max_body_bytes:
+            return fail(
+                413,
+                f"request body is {len(req.body)} bytes; the limit is "
+                f"{self.config.max_body_bytes} (--max-body-bytes)",
+            )
+        try:
+            body = json.loads(req.body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return fail(400, f"request body is not valid JSON: {exc}")
+        try:
+            parsed = parse_generation(req.path, body)
+        except BadRequest as exc:
+            return fail(exc.status, exc.message, exc.param, exc.code)
+        record.model = parsed.model
+        record.stream = parsed.stream
+        if parsed.model not in self.config.models:
+            if ollama:
+                return fail(404, f"model '{parsed.model}' not found")
+            return fail(
+                404,
+                f"The model `{parsed.model}` does not exist. Served models: "
+                f"{', '.join(self.config.models)}",
+                "model",
+                "model_not_found",
+            )
+        try:
+            profile = self._profile(req, parsed)
+            faults = self._faults(req, parsed)
+        except ProfileError as exc:
+            return fail(
+                400, str(exc), "x-mock-fault" if isinstance(exc, FaultError) else "x-mock-profile"
+            )
+        record.fault = faults.text or None
+        now = time.monotonic()
+        headers_at = now + faults.header_delay_s if faults.header_delay_s else 0.0
+        if faults.status is not None:
+            plan = fail(
+                faults.status,
+                faults.message or f"injected fault: status {faults.status}",
+                retry_after=faults.retry_after,
+            )
+            plan.headers_at = headers_at
+            return plan
+
+        rejection = await self._admit()
+        if rejection is not None:
+            self.stats.rejected[rejection] += 1
+            if rejection == "queue_timeout":
+                return fail(
+                    429,
+                    f"queued longer than {self.config.queue_timeout_s:g} s for one of "
+                    f"{self.config.max_concurrency} slots; retry later",
+                    code="queue_timeout",
+                    retry_after=self.config.retry_after_s,
+                )
+            return fail(
+                503,
+                "the server is overloaded; retry later"
+                if rejection == "shed"
+                else "the server is shutting down; retry later",
+                code=rejection,
+                retry_after=self.config.retry_after_s,
+            )
+        t0 = time.monotonic()
+        plan = self._generation_plan(req, parsed, profile, faults, request_id, t0, record)
+        plan.headers_at = max(plan.headers_at, headers_at)
+        plan.record = record
+        plan.stats = self.stats
+        plan.on_finish = self._on_generation_finish
+        record.status = plan.status
+        return plan
+
+    def _profile(self, req: Request, parsed: GenerationRequest) -> TimingProfile:
+        profile = self.config.timing
+        header = req.headers.get("x-mock-profile")
+        if parsed.profile is not None:
+            profile = profile.with_overrides(parse_profile(parsed.profile))
+        if header:
+            profile = profile.with_overrides(parse_profile(header))
+        return profile
+
+    def _faults(self, req: Request, parsed: GenerationRequest) -> Faults:
+        header = req.headers.get("x-mock-fault")
+        if header:
+            return parse_faults(header)
+        if parsed.fault is not None:
+            if not isinstance(parsed.fault, str):
+                raise FaultError("mock_fault must be a string in the x-mock-fault grammar")
+            return parse_faults(parsed.fault)
+        return self.faults.pick(req.path) or NO_FAULTS
+
+    def _generation_plan(
+        self,
+        req: Request,
+        parsed: GenerationRequest,
+        profile: TimingProfile,
+        faults: Faults,
+        request_id: str,
+        t0: float,
+        record: RequestRecord,
+    ) -> Plan:
+        headers = [*self._base_headers, ("x-request-id", request_id)]
+        seed = profile.seed if profile.seed is not None else 0
+        rng = random.Random(f"{seed}/{request_id}")
+        if req.path == EMBEDDINGS:
+            body = json_bytes(embeddings_body(parsed, self.config.embedding_dim))
+            deadline = t0 + (profile.ttft_ms / 1000.0)
+            return self._body_plan(headers, body, deadline, faults, 0)
+        now_wall = time.time()
+        created_at = (
+            datetime.datetime.fromtimestamp(now_wall, datetime.UTC)
+            .isoformat(timespec="microseconds")
+            .replace("+00:00", "Z")
+        )
+        completion_id = f"mock{self._request_counter}"
+        fmt = make_format(parsed, completion_id, int(now_wall), created_at)
+        gen = plan_output(parsed, profile, rng, fmt, faults)
+        record.tokens_planned = gen.tokens
+        error_message = faults.message or "injected fault: in-band error"
+        if parsed.stream:
+            steps = steps_for(t0, gen, profile, rng, faults, parsed.prompt_tokens, error_message)
+            return Plan(
+                200,
+                [("content-type", fmt.media_type), ("cache-control", "no-cache"), *headers],
+                steps=steps,
+                planned_outcome=gen.outcome,
+            )
+        # Non-stream: the whole body leaves when the last token would have.
+        last = t0
+        for deadline, _payload, _tokens, action in steps_for(
+            t0, gen, profile, rng, faults, parsed.prompt_tokens, error_message
+        ):
+            if action == HANG:
+                last = math.inf  # a stall forever before the end: the answer never comes
+                break
+            if action == CUT:
+                break
+            last = deadline
+        body = full_body(gen, profile, parsed.prompt_tokens)
+        if faults.inband_error_at is not None:
+            error = {"message": error_message, "type": "server_error", "param": None, "code": 500}
+            body = json_bytes({"error": error})
+        return self._body_plan(headers, body, last, faults, gen.tokens)
+
+    def _body_plan(
+        self,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        deadline: float,
+        faults: Faults,
+        tokens: int,
+    ) -> Plan:
+        """A non-stream answer at ``deadline``; stream faults corrupt or cut the body."""
+        headers = [("content-type", JSON), *headers]
+        if faults.cut_after is not None:
+            # Content-Length promises the whole body; half of it arrives, then the close.
+            steps = iter([(deadline, body[: len(body) // 2], 0, DATA), (deadline, b"", 0, CUT)])
+            return Plan(
+                200,
+                headers,
+                steps=steps,
+                content_length=len(body),
+                headers_at=deadline,
+                planned_outcome="cut",
+            )
+        outcome = "completed"
+        if faults.truncate_after is not None:
+            body, outcome = body[: len(body) // 2], "truncated"
+        elif faults.malformed_at is not None:
+            body, outcome = body[: len(body) // 2] + b"\n", "malformed"
+        elif faults.inband_error_at is not None:
+            outcome = "inband_error"
+        steps = iter([(deadline, body, tokens if outcome == "completed" else 0, DATA)])
+        return Plan(
+            200,
+            headers,
+            steps=steps,
+            content_length=len(body),
+            headers_at=deadline,
+            planned_outcome=outcome,
+        )
+
+
+def _retry_after(seconds: float) -> str:
+    # Retry-After is integer seconds (RFC 9110 10.2.3); round up so clients never retry early.
+    return str(max(0, math.ceil(seconds)))
+
+
+def _digest(model: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(model.encode()).hexdigest()
