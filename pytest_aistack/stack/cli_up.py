@@ -1,0 +1,83 @@
+"""``aistack up``: bring the stack up in the foreground; Ctrl-C (or ``aistack down``) stops it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+HELP = "bring the reference stack up (foreground; Ctrl-C stops it cleanly)"
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backend", choices=("local", "docker", "external"), help="default: settings (local)"
+    )
+    parser.add_argument("--profile", help="profile YAML (default: the reference stack's)")
+    parser.add_argument("--report-dir", help="where service logs go (default: results)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pytest_aistack.config import SettingsError, resolve_outside_pytest
+    from pytest_aistack.stack.external import ExternalStackError
+    from pytest_aistack.stack.factory import make_backend
+    from pytest_aistack.stack.health import HealthTimeout
+    from pytest_aistack.stack.local import StackStartError
+    from pytest_aistack.stack.profile import ProfileError
+
+    try:
+        settings = resolve_outside_pytest(
+            cli={"backend": args.backend, "profile": args.profile, "report_dir": args.report_dir}
+        ).settings
+        backend, profile = make_backend(settings, kind="up")
+    except (SettingsError, ProfileError) as exc:
+        print(f"aistack up: {exc}", file=sys.stderr)
+        return 2
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    # SIGTERM (from ``aistack down``) and SIGINT end the wait below; teardown runs in
+    # the main thread, never inside a signal handler.
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            stack = backend.up()
+        except (StackStartError, ExternalStackError, HealthTimeout) as exc:
+            print(f"aistack up: {exc}", file=sys.stderr)
+            return 1
+        key_file = (stack.log_dir or settings.report_dir) / "gateway.key"
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.touch(mode=0o600)
+        key_file.write_text(stack.gateway_key.value)
+        timings = stack.extra.get("timings", {})
+        total = f" in {timings['total']:.1f}s" if "total" in timings else ""
+        print(f"aistack: stack up{total} (backend {stack.backend}, pid {os.getpid()})")
+        for name, endpoint in sorted(stack.endpoints.items()):
+            via = (
+                f"  (gateway reaches it via {endpoint.proxy_listen})"
+                if endpoint.proxy_listen
+                else ""
+            )
+            print(f"  {name:<10} {endpoint.url}{via}")
+        print(f"  gateway key {stack.gateway_key.masked} (full key in {key_file})")
+        if stack.log_dir is not None:
+            print(f"  logs        {stack.log_dir}")
+        print("\n# use it from another shell:")
+        print(f"export AISTACK_BACKEND=external AISTACK_GATEWAY_URL={stack.gateway_url}")
+        if stack.toxiproxy_url:
+            print(f"export AISTACK_TOXIPROXY_URL={stack.toxiproxy_url}")
+        print(f'export {profile.gateway_key_env}="$(cat {key_file})"')
+        print("\nCtrl-C or `aistack down` stops it.", flush=True)
+        stop.wait()
+        print("aistack: stopping…", flush=True)
+        return 0
+    finally:
+        backend.down()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

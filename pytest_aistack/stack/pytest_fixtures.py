@@ -1,0 +1,46 @@
+"""pytest wiring of the stack: the lazy session fixture ``aistack_stack``.
+
+Nothing starts until a test asks for ``aistack_stack``; then the backend chosen by
+``--aistack-backend`` (local by default) brings the stack up once for the session and
+tears it down at the end — also when tests fail or the run is interrupted with Ctrl-C.
+``--aistack-keep-up`` leaves it running and says how to stop it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_aistack.config import Settings
+    from pytest_aistack.stack.handle import AIStack
+
+
+@pytest.fixture(scope="session")
+def aistack_stack(aistack_settings: Settings, pytestconfig: pytest.Config) -> Iterator[AIStack]:
+    from pytest_aistack.stack.factory import make_backend
+    from pytest_aistack.stack.handle import AIStack
+    from pytest_aistack.stack.local import StackStartError
+    from pytest_aistack.stack.profile import ProfileError
+
+    try:
+        backend, profile = make_backend(aistack_settings)
+    except ProfileError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    try:
+        stack = backend.up()
+    except StackStartError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield AIStack(stack, profile)
+    finally:
+        backend.down()
+        if aistack_settings.keep_up and stack.backend != "external":
+            reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(
+                    f"aistack: stack left running (--aistack-keep-up); gateway "
+                    f"{stack.gateway_url}; stop it with: aistack down"
+                )

@@ -1,0 +1,70 @@
+"""Scenario 1: one deployment of the primary group is down; the breaker takes it out."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pytest_aistack.stack.handle import AIStack, ProxyControl
+from pytest_aistack.stack.records import ScenarioRecord
+
+pytestmark = pytest.mark.resilience
+
+# Time the gateway needs to act on a failure (the cooldown is recorded asynchronously,
+# after the failing request returns) and to notice a cooldown has ended.
+MARGIN_S = 0.6
+
+
+def test_one_deployment_down(
+    stack: AIStack, proxies: ProxyControl, scenario: ScenarioRecord
+) -> None:
+    policy = stack.policy
+    group = stack.profile.primary_group
+    down, *healthy = (b.name for b in stack.profile.backends_of(group))
+    if not healthy:
+        pytest.skip(f"model group {group!r} has one deployment; nothing can take over")
+    allowed_user_failures = 0 if policy.num_retries > 0 else policy.allowed_fails
+    scenario.fault = f"proxy of {down} disabled (connection refused)"
+    scenario.expected = (
+        f"<= {allowed_user_failures} failed requests; {down} gets no traffic for "
+        f"cooldown {policy.cooldown_s:g}s after it trips, traffic again after it"
+    )
+
+    # Phase 1: the deployment is down. Enough requests to trip the breaker.
+    proxies.set_enabled(stack.proxy_of(down), False)
+    trip_started = time.monotonic()
+    tripping = [stack.chat() for _ in range(2 * (policy.allowed_fails + 1) + 2)]
+    failures = [r.describe() for r in tripping if r.status != 200]
+    scenario.observe(
+        f"{len(tripping) - len(failures)}/{len(tripping)} ok while {down} was down "
+        f"(served by {sorted({r.served_by or '?' for r in tripping})})"
+    )
+    assert len(failures) <= allowed_user_failures, failures
+
+    # Phase 2: the deployment is healthy again but must stay in cooldown: ground truth
+    # (its own request log) shows no request during the window.
+    proxies.set_enabled(stack.proxy_of(down), True)
+    window_end = trip_started + policy.cooldown_s - MARGIN_S
+    during = []
+    while time.monotonic() < window_end:
+        during.append(stack.chat())
+    assert during, "the tripping phase took longer than the cooldown; raise cooldown_s"
+    leaked = sorted(set(stack.admin(down).requests()) & {r.request_id for r in during})
+    scenario.observe(f"{len(during)} requests during cooldown, {len(leaked)} reached {down}")
+    assert all(r.status == 200 for r in during), [r.describe() for r in during]
+    assert not leaked, f"{down} received requests during its cooldown: {leaked}"
+
+    # Phase 3: after the cooldown, the deployment gets traffic again.
+    back_deadline = trip_started + policy.cooldown_s + policy.cooldown_s + 2 * MARGIN_S
+    served_again_at = None
+    while time.monotonic() < back_deadline:
+        result = stack.chat()
+        assert result.status == 200, result.describe()
+        if result.request_id in stack.admin(down).requests():
+            served_again_at = time.monotonic() - trip_started
+            break
+    assert served_again_at is not None, (
+        f"{down} got no traffic within {back_deadline - trip_started:.1f}s of tripping"
+    )
+    scenario.observe(f"{down} served again {served_again_at:.1f}s after it tripped")
