@@ -1,0 +1,211 @@
+"""The set of proxies and the operations on it (toxiproxy ``proxy_collection.go``,
+``toxic_collection.go``), with request bodies decoded as upstream decodes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from . import errors
+from .errors import ApiError
+from .jsonio import GoKind, decode_struct, lookup
+from .metrics import Metrics
+from .proxy import Proxy, ProxyAlreadyStarted
+from .toxics import KINDS, Toxic
+
+_PROXY_FIELDS: dict[str, GoKind] = {
+    "name": "string",
+    "listen": "string",
+    "upstream": "string",
+    "enabled": "bool",
+}
+_TOXIC_FIELDS: dict[str, GoKind] = {
+    "name": "string",
+    "type": "string",
+    "stream": "string",
+    "toxicity": "float32",
+}
+
+
+@dataclass
+class _PopulateItem:
+    name: str
+    listen: str
+    upstream: str
+    enabled: bool
+
+
+class ProxyCollection:
+    def __init__(self, loop: asyncio.AbstractEventLoop, metrics: Metrics) -> None:
+        self.loop = loop
+        self.metrics = metrics
+        self.proxies: dict[str, Proxy] = {}
+        # API calls change proxies one at a time, as upstream's collection lock does.
+        self.lock = asyncio.Lock()
+
+    def get(self, name: str) -> Proxy:
+        proxy = self.proxies.get(name)
+        if proxy is None:
+            raise errors.PROXY_NOT_FOUND
+        return proxy
+
+    # -- proxies ---------------------------------------------------------------------
+    async def create(self, body: object) -> Proxy:
+        """POST /proxies (api.go ProxyCreate): enabled unless said otherwise."""
+        fields: dict[str, object] = {"name": "", "listen": "", "upstream": "", "enabled": True}
+        decode_struct(body, "Proxy", _PROXY_FIELDS, fields)
+        if not fields["name"]:
+            raise errors.MISSING_FIELD.joined("name")
+        if not fields["upstream"]:
+            raise errors.MISSING_FIELD.joined("upstream")
+        name = str(fields["name"])
+        if name in self.proxies:
+            raise errors.PROXY_ALREADY_EXISTS
+        proxy = Proxy(self.loop, self.metrics, name, str(fields["listen"]), str(fields["upstream"]))
+        if fields["enabled"]:
+            await proxy.start()
+        self.proxies[name] = proxy
+        return proxy
+
+    async def update(self, name: str, body: object) -> Proxy:
+        """PATCH (or deprecated POST) /proxies/{name}: fields not given keep their value."""
+        proxy = self.get(name)
+        fields: dict[str, object] = {
+            "listen": proxy.listen,
+            "upstream": proxy.upstream,
+            "enabled": proxy.enabled,
+        }
+        decode_struct(body, "Proxy", _PROXY_FIELDS, fields)
+        await proxy.update(str(fields["listen"]), str(fields["upstream"]), bool(fields["enabled"]))
+        return proxy
+
+    async def remove(self, name: str) -> None:
+        proxy = self.get(name)
+        await proxy.stop()
+        del self.proxies[name]
+
+    async def reset(self) -> None:
+        """POST /reset: enable every proxy and remove every toxic (api.go ResetState)."""
+        for proxy in list(self.proxies.values()):
+            with contextlib.suppress(ProxyAlreadyStarted):
+                await proxy.start()
+            await proxy.reset_toxics()
+
+    async def populate(self, body: object) -> list[Proxy]:
+        """POST /populate: validate every item first, then create or replace.
+
+        A proxy whose listen and upstream are unchanged is kept as it is, with its
+        toxics and connections (proxy_collection.go AddOrReplace).
+        """
+        if not isinstance(body, list):
+            if body is None:
+                return []
+            kind = "object" if isinstance(body, dict) else type(body).__name__
+            raise errors.BAD_REQUEST_BODY.joined(
+                f"json: cannot unmarshal {kind} into Go value of type []struct {{ Proxy }}"
+            )
+        items: list[_PopulateItem] = []
+        for index, entry in enumerate(body, start=1):
+            fields: dict[str, object] = {"name": "", "listen": "", "upstream": "", "enabled": True}
+            decode_struct(entry, "Proxy", _PROXY_FIELDS, fields)
+            if not fields["name"]:
+                raise errors.MISSING_FIELD.joined(f"name at proxy {index}")
+            if not fields["upstream"]:
+                raise errors.MISSING_FIELD.joined(f"upstream at proxy {index}")
+            items.append(
+                _PopulateItem(
+                    str(fields["name"]),
+                    str(fields["listen"]),
+                    str(fields["upstream"]),
+                    bool(fields["enabled"]),
+                )
+            )
+        result: list[Proxy] = []
+        for item in items:
+            existing = self.proxies.get(item.name)
+            if (
+                existing is not None
+                and existing.listen == item.listen
+                and existing.upstream == item.upstream
+            ):
+                result.append(existing)
+                continue
+            if existing is not None:
+                await existing.stop()
+                del self.proxies[item.name]
+            proxy = Proxy(self.loop, self.metrics, item.name, item.listen, item.upstream)
+            if item.enabled:
+                await proxy.start()
+            self.proxies[item.name] = proxy
+            result.append(proxy)
+        return result
+
+    # -- toxics ----------------------------------------------------------------------
+    async def add_toxic(self, proxy_name: str, body: object) -> Toxic:
+        """POST /proxies/{name}/toxics, checked in upstream's order (AddToxicJson)."""
+        proxy = self.get(proxy_name)
+        fields: dict[str, object] = {
+            "name": "",
+            "type": "",
+            "stream": "downstream",
+            "toxicity": 1.0,
+        }
+        decode_struct(body, "ToxicWrapper", _TOXIC_FIELDS, fields)
+        stream = str(fields["stream"])
+        direction = stream.lower()
+        if direction not in ("upstream", "downstream"):
+            raise errors.INVALID_STREAM
+        toxic_type = str(fields["type"])
+        name = str(fields["name"]) or f"{toxic_type}_{stream}"
+        kind = KINDS.get(toxic_type)
+        if kind is None:
+            raise errors.INVALID_TOXIC_TYPE
+        if proxy.find_toxic(name) is not None:
+            raise errors.TOXIC_ALREADY_EXISTS
+        attributes: dict[str, object] = dict.fromkeys(kind.fields, 0)
+        raw_attributes = lookup(body, "attributes") if isinstance(body, dict) else None
+        decode_struct(raw_attributes, kind.struct, kind.fields, attributes)
+        toxic = Toxic(
+            name=name,
+            kind=kind,
+            stream=stream,
+            direction=direction,
+            toxicity=float(fields["toxicity"]),  # type: ignore[arg-type]
+            attributes={key: int(value) for key, value in attributes.items()},  # type: ignore[call-overload]
+        )
+        proxy.add_toxic(toxic)
+        return toxic
+
+    async def update_toxic(self, proxy_name: str, toxic_name: str, body: object) -> Toxic:
+        """PATCH /proxies/{name}/toxics/{toxic}: only attributes and toxicity change."""
+        proxy = self.get(proxy_name)
+        toxic = proxy.find_toxic(toxic_name)
+        if toxic is None:
+            raise errors.TOXIC_NOT_FOUND
+        fields: dict[str, object] = {"toxicity": toxic.toxicity}
+        decode_struct(body, "struct", {"toxicity": "float32"}, fields)
+        attributes: dict[str, object] = dict(toxic.attributes)
+        raw_attributes = lookup(body, "attributes") if isinstance(body, dict) else None
+        decode_struct(raw_attributes, toxic.kind.struct, toxic.kind.fields, attributes)
+        updated = Toxic(
+            name=toxic.name,
+            kind=toxic.kind,
+            stream=toxic.stream,
+            direction=toxic.direction,
+            toxicity=float(fields["toxicity"]),  # type: ignore[arg-type]
+            attributes={key: int(value) for key, value in attributes.items()},  # type: ignore[call-overload]
+        )
+        await proxy.update_toxic(toxic, updated)
+        return updated
+
+    async def remove_toxic(self, proxy_name: str, toxic_name: str) -> None:
+        proxy = self.get(proxy_name)
+        toxic = proxy.find_toxic(toxic_name)
+        if toxic is None:
+            raise errors.TOXIC_NOT_FOUND
+        await proxy.remove_toxic(toxic)
+
+
+__all__ = ["ApiError", "ProxyCollection"]

@@ -1,0 +1,77 @@
+"""Counters behind ``/metrics`` (toxiproxy ``collectors/proxy.go`` names and labels).
+
+Upstream adds a link's byte count to its counter when the link ends; here the counters
+grow as bytes pass, so a scrape during a long stream already sees them (totals after the
+connection closes are the same). The ``aistack_*`` families are our documented extension:
+connections accepted and open per proxy, and connections that carried data through each
+toxic — the evidence the ``chaos`` fixture uses to report faults a test never exercised.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+LinkLabels = tuple[str, str, str, str]  # direction, listener, proxy, upstream
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.received: defaultdict[LinkLabels, int] = defaultdict(int)
+        self.sent: defaultdict[LinkLabels, int] = defaultdict(int)
+        self.accepted: defaultdict[str, int] = defaultdict(int)
+        self.active: defaultdict[str, int] = defaultdict(int)
+        self.toxic_connections: defaultdict[tuple[str, str], int] = defaultdict(int)
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for family, help_text, values in (
+            (
+                "toxiproxy_proxy_received_bytes_total",
+                "Bytes read from the source side of a proxy link.",
+                self.received,
+            ),
+            (
+                "toxiproxy_proxy_sent_bytes_total",
+                "Bytes written to the destination side of a proxy link.",
+                self.sent,
+            ),
+        ):
+            lines.append(f"# HELP {family} {help_text}")
+            lines.append(f"# TYPE {family} counter")
+            for (direction, listener, proxy, upstream), count in sorted(values.items()):
+                labels = (
+                    f'direction="{_escape(direction)}",listener="{_escape(listener)}",'
+                    f'proxy="{_escape(proxy)}",upstream="{_escape(upstream)}"'
+                )
+                lines.append(f"{family}{{{labels}}} {count}")
+        lines.append(
+            "# HELP aistack_proxy_connections_accepted_total "
+            "Client connections accepted by a proxy (pytest-aistack extension)."
+        )
+        lines.append("# TYPE aistack_proxy_connections_accepted_total counter")
+        for proxy, count in sorted(self.accepted.items()):
+            lines.append(
+                f'aistack_proxy_connections_accepted_total{{proxy="{_escape(proxy)}"}} {count}'
+            )
+        lines.append(
+            "# HELP aistack_proxy_connections_active "
+            "Client connections a proxy holds open now (pytest-aistack extension)."
+        )
+        lines.append("# TYPE aistack_proxy_connections_active gauge")
+        for proxy, count in sorted(self.active.items()):
+            lines.append(f'aistack_proxy_connections_active{{proxy="{_escape(proxy)}"}} {count}')
+        lines.append(
+            "# HELP aistack_toxic_connections_total "
+            "Connections that carried data through a toxic (pytest-aistack extension)."
+        )
+        lines.append("# TYPE aistack_toxic_connections_total counter")
+        for (proxy, toxic), count in sorted(self.toxic_connections.items()):
+            lines.append(
+                f'aistack_toxic_connections_total{{proxy="{_escape(proxy)}",'
+                f'toxic="{_escape(toxic)}"}} {count}'
+            )
+        return "\n".join(lines) + "\n"
