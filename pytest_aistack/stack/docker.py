@@ -1,0 +1,465 @@
+"""DockerBackend: the same :class:`StackSpec` as the local backend, one container per service.
+
+Containers come from testcontainers-python 4.x and share a private bridge network
+where each is reachable by its service name (a network alias). Only each service's
+own port — gateway, Toxiproxy API, mock admin/stats, redis — and the Toxiproxy proxy
+listeners are published, on 127.0.0.1 only; testcontainers is told to reach them
+there (host override 127.0.0.1, connection mode ``docker_host``) rather than guess a
+gateway address. Start-up follows ``StackSpec.startup_waves`` like the local backend,
+with the same health module; a wave's containers start in parallel.
+
+Which image runs a service:
+
+=========================  ===========================================================
+health ``redis``           ``images.redis`` (``redis:7-alpine``, or the local stand-in
+                           scripts/docker-ci-images builds where no registry answers)
+the ``toxiproxy:`` service ``images.toxiproxy`` (the official image) with chaos engine
+                           ``docker``; our embedded one from ``images.services`` with
+                           ``embedded``; ``auto`` takes the official image when it is
+                           present or can be pulled
+anything else              ``images.services`` (mock LLM, LiteLLM: our Dockerfile)
+=========================  ===========================================================
+
+Commands are the spec's, with placeholders filled for the container world: the
+listen address options ``--host``/``--bind`` become ``0.0.0.0`` and a ``--port 0``
+(bind a free port and announce it) becomes the fixed container port, since a port
+must be known before a container starts to be published. ``${url:NAME}`` and
+``${proxy_url:NAME}`` name services by their alias on the network.
+
+Every container and the network carry the labels of :mod:`docker_runs`; ``up()``
+first removes what a crashed earlier run left behind, ``down()`` removes this run's
+containers and network, also after a failed start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import httpx
+
+from pytest_aistack.stack import docker_runs
+from pytest_aistack.stack.docker_engine import (
+    DOCKER_API_TIMEOUT,
+    HOST,
+    REDIS_PORT,
+    SERVICE_PORT,
+    TOXIPROXY_API_PORT,
+    DockerImages,
+    DockerStackError,
+    RyukMode,
+    configure_testcontainers,
+    container_argv,
+    docker_client,
+    ensure_image,
+    proxy_ports,
+    redis_container,
+    resolve_ryuk,
+)
+from pytest_aistack.stack.health import HealthTarget, HealthTimeout, wait_until_healthy
+from pytest_aistack.stack.spec import (
+    Endpoint,
+    Secret,
+    ServiceSpec,
+    Stack,
+    StackSpec,
+    StackSpecError,
+    render_placeholders,
+)
+
+if TYPE_CHECKING:
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.network import Network
+
+__all__ = ["DockerBackend", "DockerImages", "DockerStackError"]
+
+CONFIG_DIR = "/tmp"  # rendered config templates are copied here before a container starts
+LOG_TAIL_LINES = 40
+
+ChaosEngineChoice = Literal["auto", "embedded", "binary", "docker"]
+
+
+@dataclass
+class _Running:
+    spec: ServiceSpec
+    container: DockerContainer
+    image: str
+    port: int  # inside the container
+    host_ports: dict[int, int] = field(default_factory=dict)  # container port -> 127.0.0.1 port
+
+    @property
+    def scheme(self) -> str:
+        return "redis" if self.spec.health.kind == "redis" else "http"
+
+
+# ---------------------------------------------------------------------------------------
+# the backend
+
+
+class DockerBackend:
+    """Runs a :class:`StackSpec` in containers; ``down()`` removes them all (idempotent)."""
+
+    def __init__(
+        self,
+        spec: StackSpec,
+        *,
+        log_dir: Path,
+        keep_up: bool = False,
+        kind: str = "pytest",
+        images: DockerImages | None = None,
+        chaos_engine: ChaosEngineChoice = "auto",
+        ryuk: RyukMode = "auto",
+    ) -> None:
+        if chaos_engine == "binary":
+            raise DockerStackError(
+                "chaos_engine 'binary' runs toxiproxy-server on the host and does not apply "
+                "to the docker backend; use auto, docker (official image) or embedded"
+            )
+        self.spec = spec
+        self.keep_up = keep_up
+        self.kind = kind
+        self.images = images or DockerImages()
+        self.chaos_engine = chaos_engine
+        self.ryuk_mode = ryuk
+        self.run_id = secrets.token_hex(6)
+        self.log_dir = log_dir / f"stack-{self.run_id}"
+        self.master_key = Secret("sk-aistack-" + secrets.token_urlsafe(24))
+        self.admin_token = Secret(secrets.token_urlsafe(24))
+        self.timings: dict[str, float] = {}
+        self.reaped: list[docker_runs.LeftoverRun] = []
+        self._proxy_ports = proxy_ports(spec)
+        self._proxies_created: set[str] = set()
+        self._running: dict[str, _Running] = {}
+        self._network: Network | None = None
+        self._client: Any = None
+        self._labels: dict[str, str] = {}
+        self._toxiproxy_image = self.images.services
+        self._stack: Stack | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def up(self) -> Stack:
+        started = time.monotonic()
+        self._client = docker_client()
+        # Before anything of ours exists: leftovers of a run whose owner died go first.
+        self.reaped = docker_runs.reap_leftovers(self._client)
+        self.timings["reap"] = time.monotonic() - started
+        configure_testcontainers(resolve_ryuk(self._client, self.ryuk_mode))
+        self._check_images()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._labels = docker_runs.run_labels(self.run_id, kind=self.kind, kept=self.keep_up)
+        try:
+            self._create_network()
+            for wave in self.spec.startup_waves():
+                self._start_wave(wave)
+            self._stack = self._build_stack()
+        except BaseException:
+            self._teardown()
+            raise
+        self.timings["total"] = time.monotonic() - started
+        return self._stack
+
+    def down(self) -> None:
+        if self.keep_up and self._stack is not None:
+            return
+        self._teardown()
+
+    def __enter__(self) -> Stack:
+        return self.up()
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+    def _teardown(self) -> None:
+        import docker.errors
+
+        for name, running in reversed(list(self._running.items())):
+            self._save_logs(name, running)
+            # stop() removes the container and closes the client testcontainers opened
+            # for it; NotFound: it was never created, or is gone already.
+            with contextlib.suppress(docker.errors.NotFound):
+                running.container.stop()
+        self._running.clear()
+        if self._client is not None:
+            # One sweep by label removes anything left of this run (a container whose
+            # start failed half-way, the network).
+            docker_runs.remove_run(self._client, self.run_id)
+            self._client.close()
+            self._client = None
+        if self._network is not None:
+            # testcontainers' Network keeps its own engine client open; nothing public
+            # closes it, and an unclosed socket is a ResourceWarning at exit.
+            with contextlib.suppress(AttributeError):
+                self._network._docker.client.close()
+            self._network = None
+        self._stack = None
+
+    # -- start-up ----------------------------------------------------------------------
+
+    def _check_images(self) -> None:
+        ensure_image(self._client, self.images.services, "docker_services_image")
+        if any(s.health.kind == "redis" for s in self.spec.services.values()):
+            ensure_image(self._client, self.images.redis, "docker_redis_image")
+        if self.spec.toxiproxy is None or self.chaos_engine == "embedded":
+            return
+        if self.chaos_engine == "docker":
+            ensure_image(self._client, self.images.toxiproxy, "docker_toxiproxy_image")
+            self._toxiproxy_image = self.images.toxiproxy
+            return
+        with contextlib.suppress(DockerStackError):  # auto: the embedded one otherwise
+            ensure_image(self._client, self.images.toxiproxy, "docker_toxiproxy_image")
+            self._toxiproxy_image = self.images.toxiproxy
+
+    def _create_network(self) -> None:
+        from testcontainers.core.network import Network
+
+        network = Network(
+            docker_client_kw={"timeout": DOCKER_API_TIMEOUT},
+            docker_network_kw={"labels": self._labels, "driver": "bridge"},
+        )
+        network.name = f"aistack-{self.run_id}"
+        self._network = network.create()
+
+    def _start_wave(self, wave: list[ServiceSpec]) -> None:
+        wave_start = time.monotonic()
+        for service in wave:
+            self._check_dependencies_proxied(service)
+        prepared = [self._prepare(service) for service in wave]
+        for running in prepared:
+            self._running[running.spec.name] = running
+        # Creating and starting a container is a few engine round trips each; a wave's
+        # containers are independent, so they start side by side.
+        with ThreadPoolExecutor(max_workers=len(prepared)) as pool:
+            errors = list(pool.map(self._start_container, prepared))
+        for running, error in zip(prepared, errors, strict=True):
+            if error is not None:
+                raise self._failure(running.spec.name, error)
+        deadline = wave_start + max(s.startup_timeout for s in wave)
+        targets = {
+            r.spec.name: HealthTarget(HOST, r.host_ports[r.port], r.spec.health) for r in prepared
+        }
+        health_start = time.monotonic()
+        try:
+            took = wait_until_healthy(
+                targets, max(0.1, deadline - time.monotonic()), exited=self._exit_reason
+            )
+        except HealthTimeout as exc:
+            name = sorted(exc.failures)[0]
+            raise self._failure(name, str(exc)) from None
+        for name, seconds in took.items():
+            self.timings[name] = health_start - wave_start + seconds
+        self._create_proxies()
+
+    def _prepare(self, service: ServiceSpec) -> _Running:
+        from testcontainers.core.container import DockerContainer
+
+        is_toxiproxy = service.name == self.spec.toxiproxy
+        official_toxiproxy = is_toxiproxy and self._toxiproxy_image != self.images.services
+        port = TOXIPROXY_API_PORT if is_toxiproxy else SERVICE_PORT
+        values = self._placeholders(port)
+        where = f"{self.spec.path}: services.{service.name}"
+        container: DockerContainer
+        if service.health.kind == "redis":
+            image = self.images.redis
+            container = redis_container(image, service.startup_timeout)
+        elif official_toxiproxy:
+            image = self._toxiproxy_image
+            container = DockerContainer(image)
+        else:
+            image = self.images.services
+            container = DockerContainer(image)
+        if service.health.kind == "redis":
+            # The spec's redis command (its own flags), with our port and address.
+            values["redis_server"] = "redis-server"
+            port = REDIS_PORT
+            values["port"] = str(port)
+        if official_toxiproxy:
+            # The image's entrypoint is /toxiproxy; these are its flags (cmd/toxiproxy).
+            argv = ["-host=0.0.0.0", f"-port={port}"]
+        else:
+            if service.config_template is not None:
+                target = f"{CONFIG_DIR}/{service.name}.config{service.config_template.suffix}"
+                config = self._render_config(service, values, target)
+                container.with_copy_into_container(config.encode(), target)
+                values["config"] = target
+            rendered = [render_placeholders(a, values, f"{where}.command") for a in service.command]
+            argv = container_argv(rendered, port)
+            if service.health.kind == "redis" and "--protected-mode" not in argv:
+                # Listening on 0.0.0.0 without a password switches protected mode on in
+                # a stock redis-server (the official image compiles it off); the port is
+                # published on 127.0.0.1 only and the network is private.
+                argv += ["--protected-mode", "no"]
+        env = {
+            k: render_placeholders(v, values, f"{where}.env.{k}") for k, v in service.env.items()
+        }
+        container.with_command(argv)
+        container.with_envs(**env)
+        container.with_name(f"aistack-{self.run_id}-{service.name}")
+        assert self._network is not None
+        container.with_network(self._network).with_network_aliases(service.name)
+        published = [port]
+        if is_toxiproxy:
+            published += sorted(self._proxy_ports.values())
+        # testcontainers' with_bind_ports takes a host *port*; the host *address* goes
+        # in as docker-py's (ip,) form, which publishes on 127.0.0.1 with a free port.
+        ports = cast("dict[str, Any]", container.ports)
+        for container_port in published:
+            ports[f"{container_port}/tcp"] = (HOST,)
+        container.with_kwargs(labels={**self._labels, docker_runs.SERVICE: service.name})
+        return _Running(spec=service, container=container, image=image, port=port)
+
+    def _render_config(self, service: ServiceSpec, values: dict[str, str], target: str) -> str:
+        assert service.config_template is not None
+        where = f"{self.spec.path}: services.{service.name}.config_template"
+        try:
+            template = service.config_template.read_text()
+        except OSError as exc:
+            raise StackSpecError(f"{where}: {exc}") from None
+        rendered = render_placeholders(template, values, str(service.config_template))
+        # Kept beside the container logs: what the gateway actually ran with.
+        (self.log_dir / Path(target).name).write_text(rendered)
+        return rendered
+
+    def _start_container(self, running: _Running) -> str | None:
+        try:
+            running.container.start()
+            wrapped = running.container.get_wrapped_container()
+            wrapped.reload()
+            for key, bindings in (wrapped.attrs["NetworkSettings"]["Ports"] or {}).items():
+                if bindings:
+                    running.host_ports[int(key.split("/")[0])] = int(bindings[0]["HostPort"])
+        except Exception as exc:  # reported per service by the caller, with the logs
+            why = f"{type(exc).__name__}: {exc}"
+            if exc.__cause__ is not None:  # testcontainers wraps a wait failure's cause
+                why += f" (caused by {type(exc.__cause__).__name__}: {exc.__cause__})"
+            return why
+        if running.port not in running.host_ports:
+            return f"port {running.port} was not published"
+        return None
+
+    def _placeholders(self, port: int) -> dict[str, str]:
+        values = {
+            "python": "python",
+            "host": "0.0.0.0",
+            "port": str(port),
+            "admin_token": self.admin_token.value,
+            "master_key": self.master_key.value,
+            "log_dir": CONFIG_DIR,
+        }
+        toxiproxy = self.spec.toxiproxy
+        for name, running in self._running.items():
+            values[f"url:{name}"] = f"{running.scheme}://{name}:{running.port}"
+            values[f"port:{name}"] = str(running.port)
+            if name in self._proxies_created and toxiproxy is not None:
+                proxy_port = self._proxy_ports[name]
+                values[f"proxy_url:{name}"] = f"http://{toxiproxy}:{proxy_port}"
+                values[f"proxy_host:{name}"] = toxiproxy
+                values[f"proxy_port:{name}"] = str(proxy_port)
+        return values
+
+    def _check_dependencies_proxied(self, service: ServiceSpec) -> None:
+        for dep in service.depends_on:
+            if self.spec.services[dep].proxy is not None and dep not in self._proxies_created:
+                raise StackSpecError(
+                    f"{self.spec.path}: services.{service.name} depends on {dep}, which is "
+                    f"reached through a proxy, but the proxy host {self.spec.toxiproxy!r} "
+                    f"starts later; add it to services.{service.name}.depends_on"
+                )
+
+    def _create_proxies(self) -> None:
+        toxiproxy = self.spec.toxiproxy
+        if toxiproxy is None or toxiproxy not in self._running:
+            return
+        api = self._url(toxiproxy)
+        for name, running in self._running.items():
+            if running.spec.proxy is None or name in self._proxies_created:
+                continue
+            body = {
+                "name": running.spec.proxy,
+                "listen": f"0.0.0.0:{self._proxy_ports[name]}",
+                "upstream": f"{name}:{running.port}",
+                "enabled": True,
+            }
+            response = httpx.post(f"{api}/proxies", json=body, timeout=5.0)
+            if response.status_code != 201:
+                raise self._failure(
+                    toxiproxy,
+                    f"creating proxy {body} answered {response.status_code}: {response.text}",
+                )
+            self._proxies_created.add(name)
+
+    # -- results and errors -------------------------------------------------------------
+
+    def _url(self, name: str) -> str:
+        running = self._running[name]
+        return f"{running.scheme}://{HOST}:{running.host_ports[running.port]}"
+
+    def _exit_reason(self, name: str) -> str | None:
+        wrapped = self._running[name].container.get_wrapped_container()
+        wrapped.reload()
+        state = wrapped.attrs.get("State", {})
+        if state.get("Status") in ("exited", "dead"):
+            return f"container exited with code {state.get('ExitCode')}"
+        return None
+
+    def _logs(self, running: _Running) -> str:
+        try:
+            raw: bytes = running.container.get_wrapped_container().logs()
+        except Exception as exc:  # not created, or already gone
+            return f"(no logs: {type(exc).__name__})"
+        return raw.decode(errors="replace")
+
+    def _save_logs(self, name: str, running: _Running) -> None:
+        with contextlib.suppress(OSError):
+            (self.log_dir / f"{name}.log").write_text(self._logs(running))
+
+    def _failure(self, name: str, why: str) -> DockerStackError:
+        running = self._running.get(name)
+        tail = "(not started)"
+        if running is not None:
+            tail = "\n".join(self._logs(running).splitlines()[-LOG_TAIL_LINES:]) or "(no output)"
+        image = running.image if running is not None else "?"
+        return DockerStackError(
+            f"docker stack did not come up: {name} (image {image}): {why}\n"
+            f"--- last lines of its container log (kept in {self.log_dir}) ---\n{tail}"
+        )
+
+    def _build_stack(self) -> Stack:
+        toxiproxy = self.spec.toxiproxy
+        endpoints: dict[str, Endpoint] = {}
+        internal: dict[str, str] = {}
+        for name, running in self._running.items():
+            proxy_listen = None
+            if name in self._proxies_created and toxiproxy is not None:
+                toxi = self._running[toxiproxy]
+                proxy_port = self._proxy_ports[name]
+                proxy_listen = f"{HOST}:{toxi.host_ports[proxy_port]}"
+                internal[f"proxy:{name}"] = f"{toxiproxy}:{proxy_port}"
+            internal[name] = f"{name}:{running.port}"
+            endpoints[name] = Endpoint(
+                name=name, url=self._url(name), proxy=running.spec.proxy, proxy_listen=proxy_listen
+            )
+        gateway = self.spec.gateway
+        return Stack(
+            backend="docker",
+            gateway_url=endpoints[gateway].url if gateway else "",
+            gateway_key=self.master_key,
+            toxiproxy_url=endpoints[toxiproxy].url if toxiproxy else None,
+            endpoints=endpoints,
+            admin_token=self.admin_token,
+            log_dir=self.log_dir,
+            extra={
+                "run_id": self.run_id,
+                "timings": dict(self.timings),
+                "network": self._network.name if self._network is not None else None,
+                "containers": {n: f"aistack-{self.run_id}-{n}" for n in self._running},
+                "images": {n: r.image for n, r in self._running.items()},
+                "internal_addresses": internal,
+                "reaped_runs": [r.run_id for r in self.reaped],
+            },
+        )
