@@ -39,6 +39,8 @@ ChaosEngine = Literal["auto", "embedded", "binary", "docker"]
 
 BACKENDS: tuple[str, ...] = ("local", "docker", "external")
 CHAOS_ENGINES: tuple[str, ...] = ("auto", "embedded", "binary", "docker")
+DockerRyuk = Literal["auto", "on", "off"]
+DOCKER_RYUK: tuple[str, ...] = ("auto", "on", "off")
 
 ENV_PREFIX = "AISTACK_"
 INI_PREFIX = "aistack_"
@@ -64,6 +66,12 @@ class Settings:
     chaos_engine: ChaosEngine = "auto"
     toxiproxy_bin: str | None = None
     report_dir: Path = Path("results")
+    # The docker backend's images (docs/docker.md); scripts/docker-ci-images builds
+    # local stand-ins where no registry answers and prints the names to use.
+    docker_services_image: str = "pytest-aistack:local"
+    docker_redis_image: str = "redis:7-alpine"
+    docker_toxiproxy_image: str = "ghcr.io/shopify/toxiproxy:2.12.0"
+    docker_ryuk: DockerRyuk = "auto"
 
     @property
     def cloud_key_envs(self) -> tuple[str, ...]:
@@ -209,6 +217,17 @@ def _parse_env_names(raw: object, _base: Path) -> str:
     return ",".join(names)
 
 
+_IMAGE = re.compile(r"[a-z0-9][a-z0-9._/:@-]*")
+
+
+def _parse_image(raw: object, _base: Path) -> str:
+    what = "a Docker image reference like redis:7-alpine or ghcr.io/owner/name:tag"
+    text = _require_str(raw, what)
+    if not _IMAGE.fullmatch(text):
+        raise ValueError(f"expected {what}")
+    return text
+
+
 _HTTP = ("http", "https")
 
 SETTING_SPECS: tuple[SettingSpec, ...] = (
@@ -299,6 +318,31 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "PATH",
     ),
     SettingSpec("report_dir", "directory for result files (default results)", _parse_path, "DIR"),
+    SettingSpec(
+        "docker_services_image",
+        "docker backend: image of our services (default pytest-aistack:local)",
+        _parse_image,
+        "IMAGE",
+    ),
+    SettingSpec(
+        "docker_redis_image",
+        "docker backend: Redis image (default redis:7-alpine)",
+        _parse_image,
+        "IMAGE",
+    ),
+    SettingSpec(
+        "docker_toxiproxy_image",
+        "docker backend: Toxiproxy image (default ghcr.io/shopify/toxiproxy:2.12.0)",
+        _parse_image,
+        "IMAGE",
+    ),
+    SettingSpec(
+        "docker_ryuk",
+        "docker backend: testcontainers' Ryuk reaper: auto (on if its image is present), on, off",
+        _choice_parser(DOCKER_RYUK),
+        "NAME",
+        DOCKER_RYUK,
+    ),
 )
 
 SPECS_BY_NAME: Mapping[str, SettingSpec] = {spec.name: spec for spec in SETTING_SPECS}
