@@ -76,6 +76,8 @@ if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.network import Network
 
+    from pytest_aistack.config import Settings
+
 __all__ = ["DockerBackend", "DockerImages", "DockerStackError"]
 
 CONFIG_DIR = "/tmp"  # rendered config templates are copied here before a container starts
@@ -140,6 +142,24 @@ class DockerBackend:
         self._labels: dict[str, str] = {}
         self._toxiproxy_image = self.images.services
         self._stack: Stack | None = None
+
+    @classmethod
+    def from_settings(
+        cls, spec: StackSpec, settings: Settings, *, kind: str = "pytest"
+    ) -> DockerBackend:
+        return cls(
+            spec,
+            log_dir=settings.report_dir,
+            keep_up=settings.keep_up,
+            kind=kind,
+            images=DockerImages(
+                services=settings.docker_services_image,
+                redis=settings.docker_redis_image,
+                toxiproxy=settings.docker_toxiproxy_image,
+            ),
+            chaos_engine=settings.chaos_engine,
+            ryuk=settings.docker_ryuk,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -30,9 +30,7 @@ def make_backend(settings: Settings, *, kind: str = "pytest") -> tuple[Backend, 
     if settings.backend == "docker":
         # Imported by name: the docker backend (and testcontainers) load only when asked for.
         docker = importlib.import_module("pytest_aistack.stack.docker")
-        backend: Backend = docker.DockerBackend(
-            spec, log_dir=settings.report_dir, keep_up=settings.keep_up
-        )
+        backend: Backend = docker.DockerBackend.from_settings(spec, settings, kind=kind)
         return backend, profile
     return (
         LocalBackend(spec, log_dir=settings.report_dir, kind=kind, keep_up=settings.keep_up),
