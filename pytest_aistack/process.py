@@ -160,6 +160,8 @@ class ManagedProcess:
         _signal_group(popen.pid, signal.SIGKILL)
         if self._reader is not None:
             self._reader.join(timeout=grace)
+        if popen.stdout is not None and (self._reader is None or not self._reader.is_alive()):
+            popen.stdout.close()  # else a ResourceWarning at garbage collection
         return popen.returncode
 
     def __enter__(self) -> ManagedProcess:

@@ -26,7 +26,6 @@ from pytest_aistack.markers import MARKERS_BY_NAME as _ALL_MARKERS
 from pytest_aistack.markers import (
     REQUIRES_MARKERS,
     CloudOptions,
-    ModelOptions,
     marker_options,
 )
 from pytest_aistack.probes import (
@@ -83,6 +82,11 @@ def _hint(setting: str | None) -> str:
 class Requirement:
     marker: str
     options: Any
+
+    def validate(self, settings: Settings) -> None:
+        """Raise ``TypeError`` for marker arguments only the settings can judge."""
+        if self.marker == "requires_cloud":
+            self._cloud(settings)
 
     def probe(self, settings: Settings) -> Probe | None:
         """The probe this requirement needs (None: nothing to send over the network)."""
@@ -145,34 +149,31 @@ class Requirement:
     ) -> str | None:
         """The skip reason if this requirement is not met, else None."""
         what, setting = _TARGETS[self.marker]
+        hint = _hint(setting)
         if self.marker == "requires_cloud":
             label, keys, _, _ = self._cloud(settings)
             unset = [name for name in keys if not os.environ.get(name, "").strip()]
             if unset:
-                fix = (
-                    "[tool.aistack] cloud_key_env"
-                    if self.options.provider is None
-                    else ("key_env= on the marker")
-                )
+                names = ", ".join(unset)
+                verb = "is" if len(unset) == 1 else "are"
+                where = "[tool.aistack] cloud_key_env"
+                if self.options.provider is not None:
+                    where = "pass key_env= to the marker"
                 return (
-                    f"{self.marker}: no API key for {label} (environment variable "
-                    f"{', '.join(unset)} {'is' if len(unset) == 1 else 'are'} not set or empty); "
-                    f"set {', '.join(unset)} or {fix}"
+                    f"{self.marker}: no API key for {label} (environment variable {names} "
+                    f"{verb} not set or empty); set {names} or {where}"
                 )
+            what = f"{label} API"
+            if self.options.provider is not None:
+                hint = "check the key and the network path to the provider"
         probe = self.probe(settings)
         if probe is None:
             return None
         result = results[probe.key]
-        hint = _hint(setting)
-        if self.marker == "requires_cloud":
-            setting_hint = (
-                hint if self.options.provider is None else "check the key and network access"
-            )
-            hint = setting_hint
         if not result.ok:
             return f"{self.marker}: no {what} at {probe.where} ({result.describe()}); {hint}"
         model = getattr(self.options, "model", None)
-        if isinstance(self.options, ModelOptions) and model is not None:
+        if model is not None:
             listed = result.models or ()
             if not _lists_model(listed, model, ollama=self.marker == "requires_ollama"):
                 shown = ", ".join(listed[:8]) + (", ..." if len(listed) > 8 else "")
@@ -218,6 +219,7 @@ class RequirementChecker:
             self._requirements[item.nodeid] = requirements
             for requirement in requirements:
                 try:
+                    requirement.validate(self.settings)
                     probe = requirement.probe(self.settings)
                 except TypeError as exc:
                     self._misuse[item.nodeid] = exc

@@ -79,7 +79,8 @@ class _Handler(BaseHTTPRequestHandler):
             f"Bearer {route.bearer}"
         ):
             status = 401
-        payload = route.body if isinstance(route.body, bytes) else json.dumps(route.body).encode()
+        body = {"error": "invalid api key"} if status == 401 else route.body
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -124,7 +124,9 @@ def test_slow_server_is_cut_at_probe_timeout(
     assert 300 <= int(match.group(1)) < 3000
 
 
-def test_probes_run_concurrently(pytester: pytest.Pytester, ini: object, http_server: Start) -> None:
+def test_probes_run_concurrently(
+    pytester: pytest.Pytester, ini: object, http_server: Start
+) -> None:
     slow = Route(body={"data": []}, delay=10.0)
     vllm = http_server({"/v1/models": slow})
     ollama = http_server({"/api/tags": slow})
