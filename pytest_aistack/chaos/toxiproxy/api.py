@@ -9,6 +9,7 @@ the wrong method, and 403 for browser user agents (``stopBrowsersMiddleware``).
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 
 from . import errors
@@ -68,6 +69,11 @@ class Api:
         ]
 
     async def handle(self, request: Request) -> Response:
+        response = await self._route(request)
+        response.headers["X-Toxiproxy-Request-Id"] = secrets.token_hex(10)
+        return response
+
+    async def _route(self, request: Request) -> Response:
         if request.path == "/metrics":
             # Upstream serves /metrics only with metrics enabled; it is always on here.
             return Response(200, self.metrics.render().encode(), "text/plain; version=0.0.4")
