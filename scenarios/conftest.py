@@ -21,13 +21,8 @@ from pytest_aistack.config import Settings, get_settings
 from pytest_aistack.stack.handle import AIStack, ProxyControl
 from pytest_aistack.stack.records import ScenarioRecord, save_records
 
+COOLDOWN_MARGIN_S = 0.5
 _records_key = pytest.StashKey[list["ScenarioRecord"]]()
-
-
-class _Cooldown:
-    """When the last scenario's breaker windows are over (monotonic seconds)."""
-
-    clear_at = 0.0
 
 
 @pytest.fixture
@@ -35,11 +30,18 @@ def stack(aistack_stack: AIStack) -> AIStack:
     return aistack_stack
 
 
-@pytest.fixture
-def proxies(aistack_stack: AIStack) -> ProxyControl:
+@pytest.fixture(scope="session")
+def _proxy_control(aistack_stack: AIStack) -> ProxyControl | None:
     if aistack_stack.toxiproxy_url is None:
-        pytest.skip("this stack has no Toxiproxy (profile key toxiproxy.url is empty)")
+        return None
     return ProxyControl(aistack_stack.toxiproxy_url)
+
+
+@pytest.fixture
+def proxies(_proxy_control: ProxyControl | None) -> ProxyControl:
+    if _proxy_control is None:
+        pytest.skip("this stack has no Toxiproxy (profile key toxiproxy.url is empty)")
+    return _proxy_control
 
 
 @pytest.fixture(autouse=True)
@@ -50,18 +52,17 @@ def clean_stack(request: pytest.FixtureRequest) -> Iterator[None]:
     stack: AIStack = request.getfixturevalue("stack")
     proxy_control: ProxyControl = request.getfixturevalue("proxies")
     proxy_control.reset()
-    # Waiting out a time window the policy defines (not polling for readiness).
-    remaining = _Cooldown.clear_at - time.monotonic()
-    if remaining > 0:
-        time.sleep(remaining)
+    # A deployment tripped by the previous scenario's last failures stays out for
+    # cooldown_s (and its fail counter lives as long); let that window lapse. This waits
+    # out a duration the policy defines — it is not a guess at readiness.
+    remaining = proxy_control.cleared_at + stack.policy.cooldown_s + COOLDOWN_MARGIN_S
+    if remaining > time.monotonic():
+        time.sleep(remaining - time.monotonic())
     stack.reset_backends()
     try:
         yield
     finally:
         proxy_control.reset()
-        # Failed attempts in the last moments of the scenario may trip a deployment;
-        # its cooldown (and the fail counter's TTL, also cooldown_s) must lapse first.
-        _Cooldown.clear_at = time.monotonic() + stack.policy.cooldown_s + 0.5
 
 
 @pytest.fixture

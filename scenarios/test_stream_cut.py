@@ -12,7 +12,9 @@ pytestmark = pytest.mark.resilience
 REQUESTS = 3
 # A stream long enough to be cut in the middle: 40 tokens, 40 ms apart (~1.6 s).
 SLOW_STREAM = {"x-mock-profile": "ttft_ms=50,itl_ms=40,output_tokens=40"}
-CUT_AFTER_MS = 500
+# limit_data closes the connection after this many bytes from the backend: the response
+# head (~150 B), the first chunk with the role (~390 B) and a few tokens (~190 B each).
+CUT_AFTER_BYTES = 1000
 MARGIN_S = 3.0
 
 
@@ -22,13 +24,13 @@ def test_stream_cut(stack: AIStack, proxies: ProxyControl, scenario: ScenarioRec
     # Every backend the request could land on is cut, so no complete answer exists.
     backends = [b.name for g in chain for b in stack.profile.backends_of(g)]
     bound = policy.worst_case_s(hops=len(chain)) + MARGIN_S
-    scenario.fault = f"reset_peer after {CUT_AFTER_MS} ms on {', '.join(backends)} mid-stream"
+    scenario.fault = f"limit_data {CUT_AFTER_BYTES} B on {', '.join(backends)}: cut mid-stream"
     scenario.expected = (
         f"an explicit failure (error status, error event, no [DONE] or transport error) "
         f"within {bound:.1f}s; never a clean-looking success"
     )
     for name in backends:
-        proxies.add_toxic(stack.proxy_of(name), "reset_peer", {"timeout": CUT_AFTER_MS})
+        proxies.add_toxic(stack.proxy_of(name), "limit_data", {"bytes": CUT_AFTER_BYTES})
 
     results = [
         stack.chat(

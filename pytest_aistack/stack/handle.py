@@ -8,11 +8,13 @@ LLM admin stats, per request id) and the policy the scenarios assert.
 from __future__ import annotations
 
 import json
+import socket
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -101,6 +103,12 @@ class AIStack:
     @property
     def gateway_url(self) -> str:
         return self.stack.gateway_url
+
+    @property
+    def redis_url(self) -> str | None:
+        """Direct address of Redis (not through its proxy), when the backend knows it."""
+        endpoint = self.stack.endpoints.get("redis")
+        return endpoint.url if endpoint is not None and endpoint.url.startswith("redis") else None
 
     @property
     def toxiproxy_url(self) -> str | None:
@@ -218,11 +226,15 @@ def _json_or_none(raw: bytes) -> dict[str, Any] | None:
 class ProxyControl:
     """The few Toxiproxy API calls the scenarios need (Toxiproxy 2.x HTTP API).
 
-    Deliberately small: the full typed client is :mod:`pytest_aistack.chaos.client`.
+    Deliberately small: the full typed client is :mod:`pytest_aistack.chaos.client`. It
+    remembers which faults are active and when the last one was cleared, because the
+    gateway's breakers keep counting for a cooldown after that moment.
     """
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
+        self.active: set[str] = set()
+        self.cleared_at = 0.0  # time.monotonic() when the last active fault went away
 
     def _call(self, method: str, path: str, body: object = None) -> httpx.Response:
         response = httpx.request(method, f"{self.url}{path}", json=body, timeout=5.0)
@@ -232,12 +244,26 @@ class ProxyControl:
             )
         return response
 
+    def _cleared(self, fault: str | None) -> None:
+        had_faults = bool(self.active)
+        if fault is None:
+            self.active.clear()
+        else:
+            self.active.discard(fault)
+        if had_faults and not self.active:
+            self.cleared_at = time.monotonic()
+
     def reset(self) -> None:
         """Enable every proxy and remove every toxic (``POST /reset``)."""
         self._call("POST", "/reset")
+        self._cleared(None)
 
     def set_enabled(self, proxy: str, enabled: bool) -> None:
         self._call("POST", f"/proxies/{proxy}", {"enabled": enabled})
+        if enabled:
+            self._cleared(f"{proxy}:disabled")
+        else:
+            self.active.add(f"{proxy}:disabled")
 
     def add_toxic(
         self,
@@ -251,7 +277,26 @@ class ProxyControl:
         toxic = name or f"{kind}_{stream}"
         body = {"name": toxic, "type": kind, "stream": stream, "attributes": dict(attributes)}
         self._call("POST", f"/proxies/{proxy}/toxics", body)
+        self.active.add(f"{proxy}:{toxic}")
         return toxic
 
     def remove_toxic(self, proxy: str, toxic: str) -> None:
         self._call("DELETE", f"/proxies/{proxy}/toxics/{toxic}")
+        self._cleared(f"{proxy}:{toxic}")
+
+
+def redis_command(url: str, *args: str, timeout: float = 2.0) -> bytes:
+    """One Redis command over RESP on a fresh connection; the raw reply line.
+
+    Enough for ground-truth checks (``EXISTS key``, ``DBSIZE``) without a client library.
+    """
+    parts = urlsplit(url)
+    payload = f"*{len(args)}\r\n".encode() + b"".join(
+        f"${len(a.encode())}\r\n".encode() + a.encode() + b"\r\n" for a in args
+    )
+    with socket.create_connection(
+        (parts.hostname or "127.0.0.1", parts.port or 6379), timeout
+    ) as s:
+        s.settimeout(timeout)
+        s.sendall(payload)
+        return s.recv(4096).split(b"\r\n", 1)[0]

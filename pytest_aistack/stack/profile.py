@@ -55,6 +55,7 @@ class Policy:
     rate_limited_group: str | None = None
     rpm: int | None = None
     cache_ttl_s: float | None = None  # None: the gateway has no response cache
+    redis_recovery_s: float = 0.0  # how long the gateway may shun Redis after it returns
 
     def worst_case_s(self, hops: int = 1) -> float:
         """Longest a request may take when every attempt times out, across ``hops`` groups."""
@@ -282,6 +283,7 @@ _POLICY_KEYS = (
     "stream_timeout_s",
     "rate_limit",
     "cache_ttl_s",
+    "redis_recovery_s",
 )
 
 
@@ -309,4 +311,5 @@ def _parse_policy(r: _Reader, raw: object, groups: Mapping[str, ModelGroup]) -> 
         rate_limited_group=group,
         rpm=rpm,
         cache_ttl_s=r.number(p, "cache_ttl_s", where, minimum=0.001, required=False),
+        redis_recovery_s=float(r.number(p, "redis_recovery_s", where, required=False) or 0.0),
     )
