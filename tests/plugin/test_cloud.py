@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Route
-from test_probes_http import Start, _one_test, _skip_reason
+
+from .servers import Route
+from .test_probes_http import Start, _one_test, _skip_reason
 
 MODELS = {"object": "list", "data": [{"id": "gpt-x", "object": "model"}]}
 

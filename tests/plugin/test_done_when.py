@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_probes_http import MODELS, Start
+
+from .test_probes_http import MODELS, Start
 
 REASON = (
     r"requires_vllm: no vLLM at {url} \(GET /v1/models: connection refused after \d+ ms\); "

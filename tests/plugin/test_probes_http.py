@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import HttpServer, Route
+
+from .servers import HttpServer, Route
 
 MODELS = Route(body={"object": "list", "data": [{"id": "m-small", "object": "model"}]})
 TAGS = Route(body={"models": [{"name": "llama3:latest", "model": "llama3:latest"}]})

@@ -6,8 +6,9 @@ import re
 from urllib.parse import quote
 
 import pytest
-from conftest import HttpServer, RedisServer, Route
-from test_probes_http import Start, _one_test, _skip_reason
+
+from .servers import HttpServer, RedisServer, Route
+from .test_probes_http import Start, _one_test, _skip_reason
 
 
 def _url(server: RedisServer, password: str | None = None, db: int | None = None) -> str:

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer, Route
-from test_probes_http import MODELS, Start, _one_test
+
+from .servers import RedisServer, Route
+from .test_probes_http import MODELS, Start, _one_test
 
 REFUSED_REASON = (
     r"requires_vllm: no vLLM at {url} \(GET /v1/models: connection refused after \d+ ms\); "
