@@ -16,7 +16,7 @@ import pytest
 
 from pytest_aistack.chaos.client import ToxiproxyClient
 
-from .netutil import TcpServer, echo_handler
+from .netutil import TcpServer, Upstream, echo_handler
 
 ENGINES = ("embedded", "binary")
 
@@ -78,6 +78,15 @@ def http(toxiproxy_url: str) -> Iterator[httpx.Client]:
 @pytest.fixture
 def echo() -> Iterator[TcpServer]:
     server = TcpServer(echo_handler)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    server = Upstream()
     try:
         yield server
     finally:

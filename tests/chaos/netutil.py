@@ -127,3 +127,36 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.01)
+
+
+class Upstream:
+    """A server that hands each accepted connection to the test (upstream's testhelper)."""
+
+    def __init__(self) -> None:
+        import queue
+
+        self.connections: queue.Queue[socket.socket] = queue.Queue()
+        self._release = threading.Event()
+        self._server = TcpServer(self._hold)
+        self.address = self._server.address
+
+    def _hold(self, conn: socket.socket) -> None:
+        self.connections.put(conn)
+        self._release.wait(30)
+
+    def accept(self, timeout: float = 5.0) -> socket.socket:
+        conn = self.connections.get(timeout=timeout)
+        conn.settimeout(timeout)
+        return conn
+
+    def close(self) -> None:
+        self._release.set()
+        self._server.close()
+
+
+def echo_round_trip(client: socket.socket, server: socket.socket, message: bytes) -> None:
+    """Client -> proxy -> server, then back (upstream's AssertEchoResponse)."""
+    client.sendall(message)
+    assert recv_exactly(server, len(message)) == message
+    server.sendall(message)
+    assert recv_exactly(client, len(message)) == message

@@ -31,8 +31,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .toxics import Toxic
 
-HIGH_WATER = 1 << 20
-LOW_WATER = 1 << 18
+# Upstream buffers up to 1024 chunks of 32 KiB in front of a latency toxic
+# (toxics/latency.go GetBufferSize); the same order of bytes keeps a 100 ms latency from
+# capping throughput at HIGH_WATER / latency.
+HIGH_WATER = 32 << 20
+LOW_WATER = 8 << 20
 
 
 @dataclass(slots=True)
