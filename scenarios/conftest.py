@@ -1,9 +1,10 @@
 """Shared set-up of the resilience scenarios.
 
-Each scenario starts from a clean stack: every proxy enabled with no toxics, the mock
-backends' counters cleared, and no deployment still cooling down from the scenario
-before (breaker state lives in the gateway, so we let the previous scenario's cooldown
-window lapse — a known duration from the policy, not a guess at readiness).
+Faults come from the ``chaos`` fixture (pytest_aistack.chaos), pointed at the stack's
+own Toxiproxy by the ``aistack_toxiproxy`` override below; it removes every fault and
+resets every proxy after each scenario. Each scenario also starts with the mock
+backends' counters cleared and no deployment still cooling down from the scenario
+before (breaker state lives in the gateway: see :class:`BreakerWindow`).
 
 Each scenario fills a :class:`ScenarioRecord` (fault, expected, observed); the verdict
 comes from the test outcome, and the session writes all of them to
@@ -14,14 +15,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_aistack.config import Settings, get_settings
-from pytest_aistack.stack.handle import AIStack, ProxyControl
+from pytest_aistack.stack.breakers import BreakerWindow
+from pytest_aistack.stack.handle import AIStack
 from pytest_aistack.stack.records import ScenarioRecord, save_records
 
-COOLDOWN_MARGIN_S = 0.5
+if TYPE_CHECKING:
+    from pytest_aistack.chaos.client import ToxiproxyClient
+
 _records_key = pytest.StashKey[list["ScenarioRecord"]]()
 
 
@@ -31,38 +36,36 @@ def stack(aistack_stack: AIStack) -> AIStack:
 
 
 @pytest.fixture(scope="session")
-def _proxy_control(aistack_stack: AIStack) -> ProxyControl | None:
+def aistack_toxiproxy(aistack_stack: AIStack) -> Iterator[ToxiproxyClient]:
+    """The stack's own Toxiproxy (overrides the chaos plugin's standalone one)."""
+    from pytest_aistack.chaos.client import ToxiproxyClient
+
     if aistack_stack.toxiproxy_url is None:
-        return None
-    return ProxyControl(aistack_stack.toxiproxy_url)
-
-
-@pytest.fixture
-def proxies(_proxy_control: ProxyControl | None) -> ProxyControl:
-    if _proxy_control is None:
         pytest.skip("this stack has no Toxiproxy (profile key toxiproxy.url is empty)")
-    return _proxy_control
+    with ToxiproxyClient(aistack_stack.toxiproxy_url) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def breakers(aistack_stack: AIStack) -> BreakerWindow:
+    return BreakerWindow(aistack_stack.policy.cooldown_s)
 
 
 @pytest.fixture(autouse=True)
 def clean_stack(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Before: breakers settled, backend counters cleared. After (last, once ``chaos``
+    has removed its faults): start the next cooldown window."""
     if "stack" not in request.fixturenames:
         yield
         return
     stack: AIStack = request.getfixturevalue("stack")
-    proxy_control: ProxyControl = request.getfixturevalue("proxies")
-    proxy_control.reset()
-    # A deployment tripped by the previous scenario's last failures stays out for
-    # cooldown_s (and its fail counter lives as long); let that window lapse. This waits
-    # out a duration the policy defines — it is not a guess at readiness.
-    remaining = proxy_control.cleared_at + stack.policy.cooldown_s + COOLDOWN_MARGIN_S
-    if remaining > time.monotonic():
-        time.sleep(remaining - time.monotonic())
+    window: BreakerWindow = request.getfixturevalue("breakers")
+    window.wait()
     stack.reset_backends()
     try:
         yield
     finally:
-        proxy_control.reset()
+        window.faults_ended()
 
 
 @pytest.fixture

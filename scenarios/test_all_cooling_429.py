@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from pytest_aistack.stack.handle import AIStack, ProxyControl
+from pytest_aistack.chaos.faults import Chaos
+from pytest_aistack.stack.handle import AIStack
 from pytest_aistack.stack.records import ScenarioRecord
 
 pytestmark = pytest.mark.resilience
@@ -17,7 +18,7 @@ NO_FALLBACKS = {"disable_fallbacks": True}
 FAST_S = 1.0
 
 
-def test_all_cooling_429(stack: AIStack, proxies: ProxyControl, scenario: ScenarioRecord) -> None:
+def test_all_cooling_429(stack: AIStack, chaos: Chaos, scenario: ScenarioRecord) -> None:
     policy = stack.policy
     group = stack.profile.primary_group
     down = [b.name for b in stack.profile.backends_of(group)]
@@ -25,8 +26,7 @@ def test_all_cooling_429(stack: AIStack, proxies: ProxyControl, scenario: Scenar
     scenario.expected = (
         f"429 with retry-after <= {policy.cooldown_s:g}s, answered in < {FAST_S:g}s, no backend hit"
     )
-    for name in down:
-        proxies.set_enabled(stack.proxy_of(name), False)
+    outages = [chaos.down(stack.proxy_of(name)).apply() for name in down]
     # Trip every deployment: each needs allowed_fails + 1 failures.
     deadline = time.monotonic() + policy.cooldown_s
     tripped = None
@@ -40,8 +40,8 @@ def test_all_cooling_429(stack: AIStack, proxies: ProxyControl, scenario: Scenar
     scenario.observe(f"all deployments cooling after {sent} requests")
 
     # Backends reachable again: a request that reached one would now show in its log.
-    for name in down:
-        proxies.set_enabled(stack.proxy_of(name), True)
+    for outage in outages:
+        outage.remove()
     r = stack.chat(extra=NO_FALLBACKS)
     assert r.status == 429, r.describe()
     retry_after = r.headers.get("retry-after")

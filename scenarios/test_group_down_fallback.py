@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_aistack.stack.handle import AIStack, ProxyControl
+from pytest_aistack.chaos.faults import Chaos
+from pytest_aistack.stack.handle import AIStack
 from pytest_aistack.stack.records import ScenarioRecord
 
 pytestmark = pytest.mark.resilience
@@ -14,9 +15,7 @@ REQUESTS = 6
 MARGIN_S = 2.0
 
 
-def test_group_down_fallback(
-    stack: AIStack, proxies: ProxyControl, scenario: ScenarioRecord
-) -> None:
+def test_group_down_fallback(stack: AIStack, chaos: Chaos, scenario: ScenarioRecord) -> None:
     policy = stack.policy
     group, *fallbacks = stack.profile.fallback_chain()
     if not fallbacks:
@@ -30,7 +29,7 @@ def test_group_down_fallback(
         f"within {bound:.1f}s; gateway headers and backend logs agree"
     )
     for name in down:
-        proxies.set_enabled(stack.proxy_of(name), False)
+        chaos.down(stack.proxy_of(name)).apply()
 
     results = [stack.chat() for _ in range(REQUESTS)]
     for r in results:

@@ -6,7 +6,9 @@ import time
 
 import pytest
 
-from pytest_aistack.stack.handle import AIStack, ProxyControl
+from pytest_aistack.chaos.faults import Chaos
+from pytest_aistack.stack.breakers import BreakerWindow
+from pytest_aistack.stack.handle import AIStack
 from pytest_aistack.stack.records import ScenarioRecord
 
 pytestmark = pytest.mark.resilience
@@ -17,7 +19,7 @@ MARGIN_S = 0.6
 
 
 def test_one_deployment_down(
-    stack: AIStack, proxies: ProxyControl, scenario: ScenarioRecord
+    stack: AIStack, chaos: Chaos, scenario: ScenarioRecord, breakers: BreakerWindow
 ) -> None:
     policy = stack.policy
     group = stack.profile.primary_group
@@ -32,9 +34,9 @@ def test_one_deployment_down(
     )
 
     # Phase 1: the deployment is down. Enough requests to trip the breaker.
-    proxies.set_enabled(stack.proxy_of(down), False)
-    trip_started = time.monotonic()
-    tripping = [stack.chat() for _ in range(2 * (policy.allowed_fails + 1) + 2)]
+    with chaos.down(stack.proxy_of(down)):
+        trip_started = time.monotonic()
+        tripping = [stack.chat() for _ in range(2 * (policy.allowed_fails + 1) + 2)]
     failures = [r.describe() for r in tripping if r.status != 200]
     scenario.observe(
         f"{len(tripping) - len(failures)}/{len(tripping)} ok while {down} was down "
@@ -44,7 +46,6 @@ def test_one_deployment_down(
 
     # Phase 2: the deployment is healthy again but must stay in cooldown: ground truth
     # (its own request log) shows no request during the window.
-    proxies.set_enabled(stack.proxy_of(down), True)
     window_end = trip_started + policy.cooldown_s - MARGIN_S
     during = []
     while time.monotonic() < window_end:
@@ -68,3 +69,4 @@ def test_one_deployment_down(
         f"{down} got no traffic within {back_deadline - trip_started:.1f}s of tripping"
     )
     scenario.observe(f"{down} served again {served_again_at:.1f}s after it tripped")
+    breakers.settled()  # the only tripped deployment is serving again

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from pytest_aistack.stack.handle import AIStack, ProxyControl, redis_command
+from pytest_aistack.chaos.faults import Chaos
+from pytest_aistack.stack.handle import AIStack, redis_command
 from pytest_aistack.stack.records import ScenarioRecord
 
 pytestmark = pytest.mark.resilience
@@ -17,7 +18,7 @@ USE_CACHE = {"cache": {"use-cache": True}}
 MARGIN_S = 5.0
 
 
-def test_redis_down(stack: AIStack, proxies: ProxyControl, scenario: ScenarioRecord) -> None:
+def test_redis_down(stack: AIStack, chaos: Chaos, scenario: ScenarioRecord) -> None:
     policy = stack.policy
     if stack.profile.redis_proxy is None:
         pytest.skip(f"no redis.proxy in {stack.profile.path}")
@@ -31,7 +32,7 @@ def test_redis_down(stack: AIStack, proxies: ProxyControl, scenario: ScenarioRec
         f"{recovery:g}s of its return, responses are cached in Redis and served from it"
     )
 
-    proxies.set_enabled(stack.profile.redis_proxy, False)
+    outage = chaos.down(stack.profile.redis_proxy).apply()
     prompt = f"cache me {uuid.uuid4().hex}"
     during = [stack.chat(prompt=prompt, unique=False, extra=USE_CACHE) for _ in range(3)]
     during += [stack.chat() for _ in range(3)]
@@ -45,7 +46,7 @@ def test_redis_down(stack: AIStack, proxies: ProxyControl, scenario: ScenarioRec
         f"{reached}x (the rest came from the gateway's in-process cache)"
     )
 
-    proxies.set_enabled(stack.profile.redis_proxy, True)
+    outage.remove()
     returned_at = time.monotonic()
     hit = None
     while hit is None and time.monotonic() < returned_at + recovery:

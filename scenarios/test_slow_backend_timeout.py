@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_aistack.stack.handle import AIStack, ProxyControl
+from pytest_aistack.chaos.faults import Chaos
+from pytest_aistack.stack.handle import AIStack
 from pytest_aistack.stack.records import ScenarioRecord
 
 pytestmark = pytest.mark.resilience
@@ -13,9 +14,7 @@ REQUESTS = 4
 MARGIN_S = 2.0
 
 
-def test_slow_backend_timeout(
-    stack: AIStack, proxies: ProxyControl, scenario: ScenarioRecord
-) -> None:
+def test_slow_backend_timeout(stack: AIStack, chaos: Chaos, scenario: ScenarioRecord) -> None:
     policy = stack.policy
     group = stack.profile.primary_group
     slow = stack.profile.backends_of(group)[0].name
@@ -27,7 +26,7 @@ def test_slow_backend_timeout(
         f"every request answered 200 by another deployment or a fallback within "
         f"(retries+1) x timeout + {MARGIN_S:g}s = {bound:.1f}s"
     )
-    proxies.add_toxic(stack.proxy_of(slow), "latency", {"latency": latency_ms, "jitter": 0})
+    chaos.latency(stack.proxy_of(slow), ms=latency_ms).apply()
 
     # A deadline well past the bound: if the gateway waited unbounded we still return.
     results = [stack.chat(deadline=bound + 10) for _ in range(REQUESTS)]

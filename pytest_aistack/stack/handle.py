@@ -223,68 +223,6 @@ def _json_or_none(raw: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-class ProxyControl:
-    """The few Toxiproxy API calls the scenarios need (Toxiproxy 2.x HTTP API).
-
-    Deliberately small: the full typed client is :mod:`pytest_aistack.chaos.client`. It
-    remembers which faults are active and when the last one was cleared, because the
-    gateway's breakers keep counting for a cooldown after that moment.
-    """
-
-    def __init__(self, url: str) -> None:
-        self.url = url.rstrip("/")
-        self.active: set[str] = set()
-        self.cleared_at = 0.0  # time.monotonic() when the last active fault went away
-
-    def _call(self, method: str, path: str, body: object = None) -> httpx.Response:
-        response = httpx.request(method, f"{self.url}{path}", json=body, timeout=5.0)
-        if response.status_code >= 400:
-            raise RuntimeError(
-                f"Toxiproxy {method} {path} answered {response.status_code}: {response.text}"
-            )
-        return response
-
-    def _cleared(self, fault: str | None) -> None:
-        had_faults = bool(self.active)
-        if fault is None:
-            self.active.clear()
-        else:
-            self.active.discard(fault)
-        if had_faults and not self.active:
-            self.cleared_at = time.monotonic()
-
-    def reset(self) -> None:
-        """Enable every proxy and remove every toxic (``POST /reset``)."""
-        self._call("POST", "/reset")
-        self._cleared(None)
-
-    def set_enabled(self, proxy: str, enabled: bool) -> None:
-        self._call("POST", f"/proxies/{proxy}", {"enabled": enabled})
-        if enabled:
-            self._cleared(f"{proxy}:disabled")
-        else:
-            self.active.add(f"{proxy}:disabled")
-
-    def add_toxic(
-        self,
-        proxy: str,
-        kind: str,
-        attributes: Mapping[str, int | float],
-        *,
-        stream: str = "downstream",
-        name: str | None = None,
-    ) -> str:
-        toxic = name or f"{kind}_{stream}"
-        body = {"name": toxic, "type": kind, "stream": stream, "attributes": dict(attributes)}
-        self._call("POST", f"/proxies/{proxy}/toxics", body)
-        self.active.add(f"{proxy}:{toxic}")
-        return toxic
-
-    def remove_toxic(self, proxy: str, toxic: str) -> None:
-        self._call("DELETE", f"/proxies/{proxy}/toxics/{toxic}")
-        self._cleared(f"{proxy}:{toxic}")
-
-
 def redis_command(url: str, *args: str, timeout: float = 2.0) -> bytes:
     """One Redis command over RESP on a fresh connection; the raw reply line.
 
