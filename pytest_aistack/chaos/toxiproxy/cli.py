@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         server = ToxiproxyServer(args.host, args.port)
+        server.count_unhandled_errors(asyncio.get_running_loop())
         url = await server.start()
         try:
             if args.config is not None:

@@ -25,6 +25,8 @@ class Metrics:
         self.accepted: defaultdict[str, int] = defaultdict(int)
         self.active: defaultdict[str, int] = defaultdict(int)
         self.toxic_connections: defaultdict[tuple[str, str], int] = defaultdict(int)
+        # Exceptions nothing handled (the loop's exception handler saw them): a bug.
+        self.internal_errors = 0
 
     def render(self) -> str:
         lines: list[str] = []
@@ -74,4 +76,10 @@ class Metrics:
                 f'aistack_toxic_connections_total{{proxy="{_escape(proxy)}",'
                 f'toxic="{_escape(toxic)}"}} {count}'
             )
+        lines.append(
+            "# HELP aistack_internal_errors_total "
+            "Unhandled exceptions in the embedded server (pytest-aistack extension)."
+        )
+        lines.append("# TYPE aistack_internal_errors_total counter")
+        lines.append(f"aistack_internal_errors_total {self.internal_errors}")
         return "\n".join(lines) + "\n"

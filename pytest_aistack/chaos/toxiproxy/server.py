@@ -15,6 +15,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from .api import Api
 from .collection import ProxyCollection
@@ -33,6 +34,7 @@ class ToxiproxyServer:
         self.port = port
         self._server: asyncio.AbstractServer | None = None
         self._collection: ProxyCollection | None = None
+        self.metrics = Metrics()
         self._connections: dict[asyncio.StreamWriter, asyncio.Task[object] | None] = {}
 
     @property
@@ -47,9 +49,22 @@ class ToxiproxyServer:
             raise RuntimeError("the embedded Toxiproxy is not started; call start() first")
         return self._collection
 
+    def count_unhandled_errors(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Count (and still log) exceptions nothing handled, in ``/metrics``.
+
+        Only for loops this server owns (the thread runner, the CLI): the handler is
+        loop-wide.
+        """
+
+        def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            self.metrics.internal_errors += 1
+            loop.default_exception_handler(context)
+
+        loop.set_exception_handler(handler)
+
     async def start(self) -> str:
         loop = asyncio.get_running_loop()
-        metrics = Metrics()
+        metrics = self.metrics
         self._collection = ProxyCollection(loop, metrics)
         api = Api(self._collection, metrics)
 
@@ -142,6 +157,7 @@ class EmbeddedToxiproxy:
 
     async def _main(self) -> None:
         self._stopping = asyncio.Event()
+        self._server.count_unhandled_errors(asyncio.get_running_loop())
         try:
             await self._server.start()
         except BaseException as exc:
