@@ -20,16 +20,33 @@ This module does not import pytest; :func:`settings_from_pytest` converts a
 
 from __future__ import annotations
 
-import difflib
-import math
 import os
-import re
-import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
-from urllib.parse import urlsplit
+
+# Re-exported ("X as X"): errors, sources and layers are part of this module's API.
+from pytest_aistack.setting_sources import Layer as Layer
+from pytest_aistack.setting_sources import SettingsError as SettingsError
+from pytest_aistack.setting_sources import Source as Source
+from pytest_aistack.setting_sources import (
+    find_pyproject,
+    read_profile_settings,
+    read_tool_aistack,
+)
+from pytest_aistack.setting_values import (
+    Parser,
+    choice_parser,
+    parse_bool,
+    parse_env_names,
+    parse_image,
+    parse_optional_path,
+    parse_optional_str,
+    parse_path,
+    parse_seconds,
+    url_parser,
+)
 
 if TYPE_CHECKING:
     import pytest
@@ -45,7 +62,6 @@ DOCKER_RYUK: tuple[str, ...] = ("auto", "on", "off")
 ENV_PREFIX = "AISTACK_"
 INI_PREFIX = "aistack_"
 CLI_PREFIX = "--aistack-"
-PROFILE_SETTINGS_KEY = "settings"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,29 +95,12 @@ class Settings:
         return tuple(name.strip() for name in self.cloud_key_env.split(",") if name.strip())
 
 
-class SettingsError(ValueError):
-    """A setting has an invalid value, or a settings file cannot be read."""
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a raw value came from: a label for messages, a base for relative paths."""
-
-    label: str
-    base_dir: Path
-
-
 @dataclass(frozen=True)
 class Resolved:
     """The resolved settings and, per setting, the source that set it (absent: default)."""
 
     settings: Settings
     origins: Mapping[str, Source] = field(default_factory=dict)
-
-
-# A parser turns a raw value (str from CLI/env/ini, native from TOML/YAML) into the
-# field's value, or raises ValueError with what it expected.
-Parser = Callable[[object, Path], object]
 
 
 @dataclass(frozen=True)
@@ -129,217 +128,118 @@ class SettingSpec:
         return self.metavar == "BOOL"
 
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
-
-
-def _parse_bool(raw: object, _base: Path) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.strip().lower() in _TRUE + _FALSE:
-        return raw.strip().lower() in _TRUE
-    raise ValueError(f"expected a boolean: one of {', '.join(_TRUE + _FALSE)}")
-
-
-def _parse_seconds(raw: object, _base: Path) -> float:
-    value: float | None = None
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        value = float(raw)
-    elif isinstance(raw, str):
-        try:
-            value = float(raw.strip().removesuffix("s"))
-        except ValueError:
-            value = None
-    if value is None or not math.isfinite(value) or value <= 0:
-        raise ValueError("expected a number of seconds > 0, e.g. 1 or 2.5")
-    return value
-
-
-def _require_str(raw: object, what: str) -> str:
-    if not isinstance(raw, str) or not raw.strip():
-        raise ValueError(f"expected {what}")
-    return raw.strip()
-
-
-def _url_parser(schemes: tuple[str, ...], example: str) -> Parser:
-    what = f"a {' or '.join(s + '://' for s in schemes)} URL like {example}"
-
-    def parse(raw: object, _base: Path) -> str:
-        text = _require_str(raw, what)
-        try:
-            parts = urlsplit(text)
-            parts.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError as exc:
-            raise ValueError(f"expected {what} ({exc})") from None
-        if parts.scheme not in schemes or not (parts.netloc or parts.scheme == "unix"):
-            raise ValueError(f"expected {what}")
-        if parts.scheme == "unix" and not parts.path:
-            raise ValueError(f"expected {what}")
-        return text.rstrip("/") if parts.scheme in ("http", "https") else text
-
-    return parse
-
-
-def _choice_parser(choices: tuple[str, ...]) -> Parser:
-    def parse(raw: object, _base: Path) -> str:
-        if isinstance(raw, str) and raw.strip() in choices:
-            return raw.strip()
-        raise ValueError(f"expected one of {', '.join(choices)}")
-
-    return parse
-
-
-def _parse_path(raw: object, base: Path) -> Path:
-    path = Path(_require_str(raw, "a file or directory path")).expanduser()
-    return path if path.is_absolute() else base / path
-
-
-def _parse_optional_path(raw: object, base: Path) -> Path | None:
-    if isinstance(raw, str) and not raw.strip():
-        return None
-    return _parse_path(raw, base)
-
-
-def _parse_optional_str(raw: object, _base: Path) -> str | None:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    return _require_str(raw, "a command name or path")
-
-
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _parse_env_names(raw: object, _base: Path) -> str:
-    what = "environment variable names, comma-separated, e.g. OPENAI_API_KEY"
-    names = [name.strip() for name in _require_str(raw, what).split(",")]
-    if not all(_ENV_NAME.fullmatch(name) for name in names):
-        raise ValueError(f"expected {what}")
-    return ",".join(names)
-
-
-_IMAGE = re.compile(r"[a-z0-9][a-z0-9._/:@-]*")
-
-
-def _parse_image(raw: object, _base: Path) -> str:
-    what = "a Docker image reference like redis:7-alpine or ghcr.io/owner/name:tag"
-    text = _require_str(raw, what)
-    if not _IMAGE.fullmatch(text):
-        raise ValueError(f"expected {what}")
-    return text
-
-
 _HTTP = ("http", "https")
 
 SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
-        "strict", "turn every requires_* skip into a failure (nightly CI)", _parse_bool, "BOOL"
+        "strict", "turn every requires_* skip into a failure (nightly CI)", parse_bool, "BOOL"
     ),
     SettingSpec(
         "probe_timeout",
         "seconds each requirement probe may take (default 1)",
-        _parse_seconds,
+        parse_seconds,
         "SECONDS",
     ),
     SettingSpec(
         "probe_cloud",
         "requires_cloud also sends an authenticated GET /v1/models to the cloud API",
-        _parse_bool,
+        parse_bool,
         "BOOL",
     ),
     SettingSpec(
         "cloud_base_url",
         "base URL of the cloud API probed by requires_cloud (default https://api.openai.com)",
-        _url_parser(_HTTP, "https://api.openai.com"),
+        url_parser(_HTTP, "https://api.openai.com"),
         "URL",
     ),
     SettingSpec(
         "cloud_key_env",
         "environment variable(s), comma-separated, holding the cloud API key",
-        _parse_env_names,
+        parse_env_names,
         "NAMES",
     ),
     SettingSpec(
         "vllm_url",
         "vLLM server for requires_vllm (default http://127.0.0.1:8000)",
-        _url_parser(_HTTP, "http://127.0.0.1:8000"),
+        url_parser(_HTTP, "http://127.0.0.1:8000"),
         "URL",
     ),
     SettingSpec(
         "ollama_url",
         "Ollama server for requires_ollama (default http://127.0.0.1:11434)",
-        _url_parser(_HTTP, "http://127.0.0.1:11434"),
+        url_parser(_HTTP, "http://127.0.0.1:11434"),
         "URL",
     ),
     SettingSpec(
         "llamacpp_url",
         "llama.cpp server for requires_llamacpp (default http://127.0.0.1:8080)",
-        _url_parser(_HTTP, "http://127.0.0.1:8080"),
+        url_parser(_HTTP, "http://127.0.0.1:8080"),
         "URL",
     ),
     SettingSpec(
         "redis_url",
         "Redis for requires_redis (default redis://127.0.0.1:6379)",
-        _url_parser(("redis", "rediss", "unix"), "redis://127.0.0.1:6379/0"),
+        url_parser(("redis", "rediss", "unix"), "redis://127.0.0.1:6379/0"),
         "URL",
     ),
     SettingSpec(
         "gateway_url",
         "LLM gateway for requires_gateway (default http://127.0.0.1:4000, LiteLLM's port)",
-        _url_parser(_HTTP, "http://127.0.0.1:4000"),
+        url_parser(_HTTP, "http://127.0.0.1:4000"),
         "URL",
     ),
     SettingSpec(
         "backend",
         "how the stack runs: local subprocesses, docker (testcontainers), or external URLs",
-        _choice_parser(BACKENDS),
+        choice_parser(BACKENDS),
         "NAME",
         BACKENDS,
     ),
     SettingSpec(
         "profile",
         "profile file (aistack.yaml): settings under its 'settings:' key, plus the stack",
-        _parse_optional_path,
+        parse_optional_path,
         "PATH",
     ),
     SettingSpec(
-        "keep_up", "leave the stack running after the session (debugging)", _parse_bool, "BOOL"
+        "keep_up", "leave the stack running after the session (debugging)", parse_bool, "BOOL"
     ),
     SettingSpec(
         "chaos_engine",
         "which Toxiproxy: auto, embedded (Python), binary (toxiproxy-server), docker",
-        _choice_parser(CHAOS_ENGINES),
+        choice_parser(CHAOS_ENGINES),
         "NAME",
         CHAOS_ENGINES,
     ),
     SettingSpec(
         "toxiproxy_bin",
         "toxiproxy-server executable (default: looked up on PATH)",
-        _parse_optional_str,
+        parse_optional_str,
         "PATH",
     ),
-    SettingSpec("report_dir", "directory for result files (default results)", _parse_path, "DIR"),
+    SettingSpec("report_dir", "directory for result files (default results)", parse_path, "DIR"),
     SettingSpec(
         "docker_services_image",
         "docker backend: image of our services (default pytest-aistack:local)",
-        _parse_image,
+        parse_image,
         "IMAGE",
     ),
     SettingSpec(
         "docker_redis_image",
         "docker backend: Redis image (default redis:7-alpine)",
-        _parse_image,
+        parse_image,
         "IMAGE",
     ),
     SettingSpec(
         "docker_toxiproxy_image",
         "docker backend: Toxiproxy image (default ghcr.io/shopify/toxiproxy:2.12.0)",
-        _parse_image,
+        parse_image,
         "IMAGE",
     ),
     SettingSpec(
         "docker_ryuk",
         "docker backend: testcontainers' Ryuk reaper: auto (on if its image is present), on, off",
-        _choice_parser(DOCKER_RYUK),
+        choice_parser(DOCKER_RYUK),
         "NAME",
         DOCKER_RYUK,
     ),
@@ -347,9 +247,6 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
 
 SPECS_BY_NAME: Mapping[str, SettingSpec] = {spec.name: spec for spec in SETTING_SPECS}
 assert set(SPECS_BY_NAME) == {f.name for f in fields(Settings)}, "spec table out of sync"
-
-# A layer maps setting name -> (raw value, where it came from).
-Layer = Mapping[str, tuple[object, Source]]
 
 
 def resolve_settings(
@@ -367,14 +264,13 @@ def resolve_settings(
     different values that is an error, since neither is clearly meant. ``default_dir``
     anchors relative defaults (``report_dir``).
     """
-    env_source = Source("", invocation_dir)
     env_layer: dict[str, tuple[object, Source]] = {}
     for spec in SETTING_SPECS:
         value = env.get(spec.env_var, "")
         if value.strip():
             env_layer[spec.name] = (
                 value,
-                Source(f"environment variable {spec.env_var}", env_source.base_dir),
+                Source(f"environment variable {spec.env_var}", invocation_dir),
             )
     file_layer = _merge_config_files(config_files)
 
@@ -384,7 +280,7 @@ def resolve_settings(
     if profile_path is not None:
         path = _parse_value(SPECS_BY_NAME["profile"], *profile_path)
         if path is not None:
-            profile_layer = read_profile_settings(cast(Path, path))
+            profile_layer = read_profile_settings(cast(Path, path), SPECS_BY_NAME)
 
     values: dict[str, Any] = {}
     origins: dict[str, Source] = {}
@@ -431,95 +327,6 @@ def _merge_config_files(layers: Iterable[Layer]) -> Layer:
     return merged
 
 
-def _unknown_setting(key: object, where: str) -> SettingsError:
-    close = difflib.get_close_matches(str(key), list(SPECS_BY_NAME), n=1)
-    hint = f"; did you mean {close[0]}?" if close else ""
-    return SettingsError(
-        f"aistack: unknown setting {key!r} in {where}{hint} "
-        f"Valid settings: {', '.join(SPECS_BY_NAME)}"
-    )
-
-
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above ``start``."""
-    for directory in (start, *start.parents):
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def read_tool_aistack(pyproject: Path) -> Layer:
-    """The ``[tool.aistack]`` table of a pyproject.toml as a layer (empty if absent)."""
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise SettingsError(f"aistack: cannot read {pyproject}: {exc}") from None
-    table = data.get("tool", {}).get("aistack", {})
-    where = f"[tool.aistack] of {pyproject}"
-    if not isinstance(table, dict):
-        raise SettingsError(f"aistack: {where} must be a table of settings")
-    layer: dict[str, tuple[object, Source]] = {}
-    for key, raw in table.items():
-        if key not in SPECS_BY_NAME:
-            raise _unknown_setting(key, where)
-        layer[key] = (raw, Source(f"[tool.aistack] {key} in {pyproject}", pyproject.parent))
-    return layer
-
-
-def read_profile_settings(path: Path) -> Layer:
-    """The ``settings:`` mapping of a profile YAML, each value with its file and line."""
-    import yaml  # only when a profile is used
-
-    where = f"profile {path}"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SettingsError(
-            f"aistack: cannot read {where}: {exc.strerror or exc}; "
-            "fix the path given by --aistack-profile / AISTACK_PROFILE / profile"
-        ) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise SettingsError(f"aistack: {where}{line} is not valid YAML: {exc}") from None
-    if root is None:
-        return {}
-    if not isinstance(root, yaml.MappingNode):
-        raise SettingsError(f"aistack: {where} must be a mapping at the top level")
-    settings_node = next(
-        (
-            value
-            for key, value in root.value
-            if isinstance(key, yaml.ScalarNode) and key.value == PROFILE_SETTINGS_KEY
-        ),
-        None,
-    )
-    if settings_node is None or (
-        isinstance(settings_node, yaml.ScalarNode) and settings_node.tag.endswith(":null")
-    ):
-        return {}
-    if not isinstance(settings_node, yaml.MappingNode):
-        line = settings_node.start_mark.line + 1
-        raise SettingsError(f"aistack: {where} line {line}: 'settings:' must be a mapping")
-    constructor = yaml.SafeLoader(text)  # only its constructor is used, on our nodes
-    layer: dict[str, tuple[object, Source]] = {}
-    try:
-        for key_node, value_node in settings_node.value:
-            line = key_node.start_mark.line + 1
-            key = constructor.construct_object(key_node, deep=True)
-            if key not in SPECS_BY_NAME:
-                raise _unknown_setting(key, f"{where} line {line} (under 'settings:')")
-            raw = constructor.construct_object(value_node, deep=True)
-            label = f"settings.{key} in {path} line {value_node.start_mark.line + 1}"
-            layer[str(key)] = (raw, Source(label, path.parent))
-    finally:
-        constructor.dispose()
-    return layer
-
-
 def settings_to_text(settings: Settings) -> dict[str, str]:
     """Each setting as a display string (paths and None spelled out)."""
     out: dict[str, str] = {}
@@ -535,7 +342,7 @@ def resolve_outside_pytest(
     """Settings for commands such as ``aistack doctor``: env, the nearest pyproject, profile."""
     base = cwd or Path.cwd()
     pyproject = find_pyproject(base)
-    files = [read_tool_aistack(pyproject)] if pyproject is not None else []
+    files = [read_tool_aistack(pyproject, SPECS_BY_NAME)] if pyproject is not None else []
     cli_layer = {
         name: (raw, Source(SPECS_BY_NAME[name].cli_flag, base))
         for name, raw in (cli or {}).items()
@@ -574,7 +381,7 @@ def settings_from_pytest(config: pytest.Config) -> Resolved:
         candidate = config.rootpath / "pyproject.toml"
         pyproject = candidate if candidate.is_file() else None
     try:
-        files = [read_tool_aistack(pyproject)] if pyproject is not None else []
+        files = [read_tool_aistack(pyproject, SPECS_BY_NAME)] if pyproject is not None else []
         return resolve_settings(
             cli=cli,
             env=os.environ,

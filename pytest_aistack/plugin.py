@@ -61,6 +61,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     register_markers(config)
+    if config.option.help or config.option.version:
+        return  # `pytest --help` must work even while a setting is invalid
     # Resolve now so that an invalid setting stops the run before collection.
     settings = get_settings(config)
     from pytest_aistack.requirements import RequirementChecker

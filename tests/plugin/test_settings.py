@@ -314,3 +314,17 @@ def test_same_setting_in_tool_aistack_and_ini_conflicts(
         f"aistack: backend is set twice: 'external' in [tool.aistack] backend in {toml} and "
         f"'docker' in ini key aistack_backend in {path}; keep one of them"
     )
+
+
+def test_help_lists_options_even_with_an_invalid_setting(
+    pytester: pytest.Pytester, ini: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AISTACK_BACKEND", "dockr")
+    result = pytester.runpytest("--help")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "*--aistack-strict*turn every requires_* skip into a failure*",
+            "*aistack_vllm_url (string):*",
+        ]
+    )
