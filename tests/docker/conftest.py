@@ -1,4 +1,8 @@
-"""Fixtures for the docker backend's tests: a small stack spec, images, leftover guard."""
+"""Fixtures for the docker backend's tests: a small stack spec, the images, a client.
+
+No ``__init__.py`` in this folder on purpose: a package named ``docker`` would shadow
+docker-py; the test modules carry a ``test_docker_`` prefix to stay unique instead.
+"""
 
 from __future__ import annotations
 
