@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+
 import pytest
 
 from pytest_aistack.chaos.faults import Chaos
@@ -52,8 +55,18 @@ def test_stream_cut(stack: AIStack, chaos: Chaos, scenario: ScenarioRecord) -> N
     assert any(seen is not False for seen in exercised.values()), "no cut carried traffic"
     cut_on = [proxy for proxy, seen in exercised.items() if seen]
     scenario.observe(f"streams cut on: {', '.join(cut_on) or 'unknown (no counters)'}")
-    for r in results:
-        scenario.observe(
-            f"{r.status}, {len(r.events)} events, [DONE] {'yes' if r.saw_done else 'no'}, "
-            f"{(r.error or 'no error')[:90]}"
-        )
+    shapes = Counter(
+        f"{r.status} after {len(r.events)} events, [DONE] {'yes' if r.saw_done else 'no'}, "
+        f"{_short(r.error)}"
+        for r in results
+    )
+    for shape, count in shapes.items():
+        scenario.observe(f"{count}/{len(results)}: {shape}")
+
+
+def _short(error: str | None) -> str:
+    """The kind of an error (``in-band error litellm.APIConnectionError``), not its essay."""
+    if error is None:
+        return "no error"
+    kind = re.search(r"litellm\.\w+", error)
+    return f"{error.split(':')[0]} {kind.group(0) if kind else ''}".strip()

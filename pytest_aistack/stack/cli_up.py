@@ -7,7 +7,13 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_aistack.stack.profile import Profile
+    from pytest_aistack.stack.spec import Stack
 
 HELP = "bring the reference stack up (foreground; Ctrl-C stops it cleanly)"
 
@@ -21,19 +27,18 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pytest_aistack.config import SettingsError, resolve_outside_pytest
+    from pytest_aistack.config import resolve_outside_pytest
     from pytest_aistack.stack.external import ExternalStackError
     from pytest_aistack.stack.factory import make_backend
     from pytest_aistack.stack.health import HealthTimeout
     from pytest_aistack.stack.local import StackStartError
-    from pytest_aistack.stack.profile import ProfileError
 
     try:
         settings = resolve_outside_pytest(
             cli={"backend": args.backend, "profile": args.profile, "report_dir": args.report_dir}
         ).settings
         backend, profile = make_backend(settings, kind="up")
-    except (SettingsError, ProfileError) as exc:
+    except ValueError as exc:  # SettingsError, ProfileError, StackSpecError: all say why
         print(f"aistack up: {exc}", file=sys.stderr)
         return 2
 
@@ -51,28 +56,7 @@ def run(args: argparse.Namespace) -> int:
         except (StackStartError, ExternalStackError, HealthTimeout) as exc:
             print(f"aistack up: {exc}", file=sys.stderr)
             return 1
-        key_file = (stack.log_dir or settings.report_dir) / "gateway.key"
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.touch(mode=0o600)
-        key_file.write_text(stack.gateway_key.value)
-        timings = stack.extra.get("timings", {})
-        total = f" in {timings['total']:.1f}s" if "total" in timings else ""
-        print(f"aistack: stack up{total} (backend {stack.backend}, pid {os.getpid()})")
-        for name, endpoint in sorted(stack.endpoints.items()):
-            via = (
-                f"  (gateway reaches it via {endpoint.proxy_listen})"
-                if endpoint.proxy_listen
-                else ""
-            )
-            print(f"  {name:<10} {endpoint.url}{via}")
-        print(f"  gateway key {stack.gateway_key.masked} (full key in {key_file})")
-        if stack.log_dir is not None:
-            print(f"  logs        {stack.log_dir}")
-        print("\n# use it from another shell:")
-        print(f"export AISTACK_BACKEND=external AISTACK_GATEWAY_URL={stack.gateway_url}")
-        if stack.toxiproxy_url:
-            print(f"export AISTACK_TOXIPROXY_URL={stack.toxiproxy_url}")
-        print(f'export {profile.gateway_key_env}="$(cat {key_file})"')
+        print_stack(stack, profile, stack.log_dir or settings.report_dir)
         print("\nCtrl-C or `aistack down` stops it.", flush=True)
         stop.wait()
         print("aistack: stopping…", flush=True)
@@ -81,3 +65,30 @@ def run(args: argparse.Namespace) -> int:
         backend.down()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def print_stack(stack: Stack, profile: Profile, state_dir: Path) -> None:
+    """URLs, timings and ``export`` lines; secrets go to 0600 files, never to the terminal."""
+    from pytest_aistack.stack.export import (
+        ADMIN_TOKEN_ENV,
+        write_external_profile,
+        write_secret_file,
+    )
+
+    key_file = write_secret_file(state_dir / "gateway.key", stack.gateway_key.value)
+    profile_file = write_external_profile(stack, profile, state_dir / "aistack.yaml")
+    timings = stack.extra.get("timings", {})
+    total = f" in {timings['total']:.1f}s" if "total" in timings else ""
+    print(f"aistack: stack up{total} (backend {stack.backend}, pid {os.getpid()})")
+    for name, endpoint in sorted(stack.endpoints.items()):
+        via = f"  (gateway -> proxy {endpoint.proxy_listen})" if endpoint.proxy_listen else ""
+        print(f"  {name:<10} {endpoint.url}{via}")
+    print(f"  gateway key {stack.gateway_key.masked} (full key in {key_file})")
+    if stack.log_dir is not None:
+        print(f"  logs        {stack.log_dir}")
+    print("\n# drive it from another shell (pytest -m resilience, locust):")
+    print(f"export AISTACK_BACKEND=external AISTACK_PROFILE={profile_file}")
+    print(f'export {profile.gateway_key_env}="$(cat {key_file})"')
+    if stack.admin_token is not None:
+        token_file = write_secret_file(state_dir / "admin.token", stack.admin_token.value)
+        print(f'export {ADMIN_TOKEN_ENV}="$(cat {token_file})"')

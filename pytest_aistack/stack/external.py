@@ -65,15 +65,18 @@ class ExternalBackend:
                 "the external stack is not usable:\n" + "\n".join(f"- {x}" for x in problems)
             )
         admin_token = os.environ.get("AISTACK_MOCK_ADMIN_TOKEN")
+        endpoints = {
+            b.name: Endpoint(name=b.name, url=b.admin_url, proxy=b.proxy)
+            for b in p.backends.values()
+        }
+        if p.redis_url:
+            endpoints["redis"] = Endpoint(name="redis", url=p.redis_url, proxy=p.redis_proxy)
         return Stack(
             backend="external",
             gateway_url=p.gateway_url.rstrip("/"),
             gateway_key=Secret(key),
             toxiproxy_url=p.toxiproxy_url.rstrip("/") or None,
-            endpoints={
-                b.name: Endpoint(name=b.name, url=b.admin_url, proxy=b.proxy)
-                for b in p.backends.values()
-            },
+            endpoints=endpoints,
             admin_token=Secret(admin_token) if admin_token else None,
         )
 

@@ -144,11 +144,11 @@ class LocalBackend:
         try:
             for wave in self.spec.startup_waves():
                 self._start_wave(wave)
+            self.timings["total"] = time.monotonic() - started
             self._stack = self._build_stack()
         except BaseException:
             self.down()
             raise
-        self.timings["total"] = time.monotonic() - started
         self._record.urls = {name: r.url for name, r in self._running.items()}
         self._record.save()
         return self._stack

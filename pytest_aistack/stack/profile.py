@@ -70,6 +70,7 @@ class Profile:
     primary_group: str
     toxiproxy_url: str
     redis_proxy: str | None
+    redis_url: str  # direct address, for ground-truth checks only ("" = not reachable)
     backends: Mapping[str, BackendProfile]
     model_groups: Mapping[str, ModelGroup]
     policy: Policy
@@ -213,7 +214,7 @@ def parse_profile(
 
     gateway = r.mapping(top.get("gateway"), ("gateway",), ("url", "key_env", "model_group"))
     toxiproxy = r.mapping(top.get("toxiproxy"), ("toxiproxy",), ("url",))
-    redis = r.mapping(top.get("redis"), ("redis",), ("proxy",))
+    redis = r.mapping(top.get("redis"), ("redis",), ("proxy", "url"))
 
     groups: dict[str, ModelGroup] = {}
     raw_groups = r.mapping(top.get("model_groups"), ("model_groups",))
@@ -268,6 +269,7 @@ def parse_profile(
         primary_group=primary,
         toxiproxy_url=r.string(toxiproxy, "url", ("toxiproxy",), ""),
         redis_proxy=r.string(redis, "proxy", ("redis",), "") or None,
+        redis_url=r.string(redis, "url", ("redis",), ""),
         backends=backends,
         model_groups=groups,
         policy=_parse_policy(r, top.get("policy"), groups),
