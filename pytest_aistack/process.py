@@ -134,6 +134,17 @@ class ManagedProcess:
                 )
             time.sleep(0.02)  # poll interval, not a readiness guess: check() decides
 
+    def wait_exit(self, timeout: float) -> int:
+        """Wait for a run-to-completion child (e.g. a headless locust) to exit."""
+        if self._popen is None:
+            raise ProcessError(f"{self.name} was never started")
+        try:
+            return self._popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ProcessError(
+                f"{self.name} did not exit within {timeout:.1f} s; last output:\n{self.tail()}"
+            ) from None
+
     def poll(self) -> int | None:
         return self._popen.poll() if self._popen is not None else None
 

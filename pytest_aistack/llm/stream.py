@@ -147,6 +147,10 @@ class StreamRecorder:
 
     def on_headers(self, status: int, content_type: str, now_ns: int) -> None:
         self.headers_ns = now_ns
+        if self.first_byte_ns is None:
+            # Transports that cannot see the first byte before the headers are parsed
+            # (httpx) report TTFB as time to headers; the raw transport sets it earlier.
+            self.first_byte_ns = now_ns
         self.status = status
         media = content_type.split(";", 1)[0].strip().lower()
         self._json_body = not 200 <= status < 300 or media != "text/event-stream"

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .replay_server import ReplayServer
+from pytest_aistack.llm.replay import ReplayServer
 
 
 @pytest.fixture(scope="module")

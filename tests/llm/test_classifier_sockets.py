@@ -7,9 +7,8 @@ import socket
 import pytest
 
 from pytest_aistack.llm import LLMClient, StreamTimeouts
+from pytest_aistack.llm.replay import ReplayServer, load_manifest
 from pytest_aistack.metrics import Outcome, definitions
-
-from .replay_server import ReplayServer, load_manifest
 
 FAST = StreamTimeouts(connect=2, first_token=2, idle=0.3, total=10)
 MANIFEST = load_manifest()

@@ -5,9 +5,8 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytest_aistack.llm.replay import STREAMS_DIR
 from pytest_aistack.llm.sse import SSEEvent, SSEParser
-
-from .replay_server import STREAMS_DIR
 
 
 def parse_all(chunks: list[bytes]) -> tuple[list[SSEEvent], int]:

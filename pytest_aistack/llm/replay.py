@@ -1,6 +1,8 @@
-"""A small HTTP/1.1 server replaying the recorded streams in fixtures/streams/.
+"""A small HTTP/1.1 server replaying recorded streams (fixtures/streams/ by default).
 
-``GET/POST /<name>/...`` serves recording ``<name>`` from streams.json: each SSE event
+Used by the classifier tests, and handy for checking a client against byte-exact
+captures of a real server. ``GET/POST /<name>/...`` serves recording ``<name>`` of
+the directory's streams.json: each SSE event
 is one HTTP chunk, ``gap_s`` apart; ``ending`` decides how the response ends:
 ``complete`` (terminating chunk), ``cut`` (socket closed mid-chunk), ``pings``
 (``: ping`` comments every 20 ms, never content). ``/silent/...`` accepts and never
@@ -18,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 STREAMS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "streams"
+Entry = dict[str, Any]
 _EVENT_END = re.compile(rb"(?<=\r\n\r\n)|(?<=\n\n)")
 _HOLD_S = 30.0  # upper bound for 'pings' and 'silent' responses
 
 
-def load_manifest() -> dict[str, dict[str, Any]]:
-    data = json.loads((STREAMS_DIR / "streams.json").read_text())
+def load_manifest(directory: Path = STREAMS_DIR) -> dict[str, Entry]:
+    data = json.loads((directory / "streams.json").read_text())
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
@@ -32,9 +35,10 @@ def split_events(body: bytes) -> list[bytes]:
 
 
 class ReplayServer:
-    def __init__(self, gap_s: float = 0.005) -> None:
+    def __init__(self, directory: Path = STREAMS_DIR, gap_s: float = 0.005) -> None:
+        self.directory = directory
         self.gap_s = gap_s
-        self.manifest = load_manifest()
+        self.manifest = load_manifest(directory)
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -82,7 +86,7 @@ class ReplayServer:
             await asyncio.wait_for(reader.read(), _HOLD_S)
             return
         entry = self.manifest[name]
-        body = (STREAMS_DIR / entry["file"]).read_bytes()
+        body = (self.directory / entry["file"]).read_bytes()
         writer.write(
             f"HTTP/1.1 {entry['status']} Recorded\r\nContent-Type: {entry['content_type']}\r\n"
             "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n".encode()

@@ -1,0 +1,92 @@
+"""The gevent transport (load generator side): HTTP framing and the classifier over sockets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pytest_aistack.llm.replay import ReplayServer, load_manifest
+from pytest_aistack.load.transport import ChunkedDecoder, ProtocolError
+
+PROBE = Path(__file__).resolve().parent / "transport_probe.py"
+
+
+def chunked(parts: list[bytes]) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts if p) + b"0\r\n\r\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(st.binary(min_size=1, max_size=50), max_size=10),
+    cuts=st.lists(st.integers(0, 1000), max_size=20),
+)
+def test_chunked_decoder_is_split_invariant(parts: list[bytes], cuts: list[int]) -> None:
+    wire = chunked(parts)
+    points = sorted({c % (len(wire) + 1) for c in cuts})
+    decoder = ChunkedDecoder()
+    out = b""
+    for a, b in zip([0, *points], [*points, len(wire)], strict=True):
+        out += decoder.feed(wire[a:b])
+    assert out == b"".join(parts)
+    assert decoder.finished
+
+
+def test_chunked_decoder_rejects_bad_framing() -> None:
+    with pytest.raises(ProtocolError, match="bad chunk size"):
+        ChunkedDecoder().feed(b"zz\r\n")
+    with pytest.raises(ProtocolError, match="not followed by CRLF"):
+        ChunkedDecoder().feed(b"2\r\nabXY")
+
+
+@pytest.fixture(scope="module")
+def replay() -> Iterator[ReplayServer]:
+    server = ReplayServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_gevent_transport_classifies_every_recording(replay: ReplayServer) -> None:
+    manifest = load_manifest()
+    urls = [replay.url(name) for name in sorted(manifest)]
+    done = subprocess.run(
+        [sys.executable, str(PROBE), *urls],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(lines) == 2 * len(manifest)
+    for line in lines:
+        name = line["url"].rsplit("/", 1)[1]
+        assert (line["outcome"], line["content_events"]) == (
+            manifest[name]["outcome"],
+            manifest[name]["content_events"],
+        ), line
+
+
+def test_gevent_transport_reuses_connections_and_counts_tokens(mock_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(PROBE), mock_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    for line in (first, second):
+        assert line["outcome"] == "ok", line
+        assert line["tokens"] == line["content_events"] == 16
+        assert line["kept_alive"] is True

@@ -1,0 +1,42 @@
+"""Run the gevent transport against URLs in a subprocess (pytest must not load gevent's
+monkey-patching). Prints one JSON line per URL: outcome, content events, error."""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+from pytest_aistack.llm.request import build_body, endpoint_path  # noqa: E402
+from pytest_aistack.llm.stream import StreamRecorder, StreamTimeouts  # noqa: E402
+from pytest_aistack.load.transport import Connection, Target, build_request_head  # noqa: E402
+
+timeouts = StreamTimeouts(connect=2, first_token=2, idle=0.3, total=10)
+for url in sys.argv[1:]:
+    target = Target.from_url(url)
+    kind = "completions" if "completions" in url else "chat"
+    body = json.dumps(build_body(kind, "hi", model="mock-model")).encode()  # type: ignore[arg-type]
+    head = build_request_head(target, endpoint_path(target.base_path, kind), {})
+    request = head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    connection = Connection(target, timeouts)
+    for attempt in range(2):  # the second exchange reuses the kept-alive connection
+        record = connection.exchange(
+            request, lambda: StreamRecorder("p", time.monotonic_ns(), timeouts=timeouts)
+        )
+        print(
+            json.dumps(
+                {
+                    "url": url,
+                    "attempt": attempt,
+                    "outcome": record.outcome.value,
+                    "content_events": len(record.content_ns),
+                    "tokens": record.usage_output_tokens,
+                    "error": record.error,
+                    "kept_alive": connection.sock is not None,
+                }
+            ),
+            flush=True,
+        )
+    connection.close()
