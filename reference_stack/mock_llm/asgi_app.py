@@ -110,10 +110,12 @@ class MockLLMApp:
             plan.finish()
             return
         assert plan.steps is not None
+        lateness = self.engine.lateness
         for deadline, payload, tokens, action in plan.steps:
             delay = deadline - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+            lateness.record(time.monotonic() - deadline)
             if action == DATA:
                 await send({"type": "http.response.body", "body": payload, "more_body": True})
                 if tokens:

@@ -93,6 +93,7 @@ class OpenAIChatFormat:
             "data: " + self._head + '"choices":[{"index":0,"delta":{"content":"'
         ).encode()
         self._suffix = b'"},"logprobs":null,"finish_reason":null}]}\n\n'
+        self._spaced = self._prefix + b" tok"
         self._role = (
             "data: "
             + self._head
@@ -101,8 +102,9 @@ class OpenAIChatFormat:
         ).encode()
 
     def token(self, index: int) -> bytes:
-        chunk = self._prefix + token_text(index).encode() + self._suffix
-        return self._role + chunk if index == 0 else chunk
+        if index:  # the hot path: one formatting operation per token
+            return b"%b%d%b" % (self._spaced, index, self._suffix)
+        return self._role + self._prefix + b"tok0" + self._suffix
 
     def malformed(self) -> bytes:
         return ("data: " + self._head + '"choices":[{"index":0,"delta":{"content":\n\n').encode()
@@ -151,9 +153,12 @@ class OpenAICompletionFormat(OpenAIChatFormat):
         )
         self._prefix = ("data: " + self._head + '"choices":[{"index":0,"text":"').encode()
         self._suffix = b'","logprobs":null,"finish_reason":null,"stop_reason":null}]}\n\n'
+        self._spaced = self._prefix + b" tok"
 
     def token(self, index: int) -> bytes:
-        return self._prefix + token_text(index).encode() + self._suffix
+        if index:
+            return b"%b%d%b" % (self._spaced, index, self._suffix)
+        return self._prefix + b"tok0" + self._suffix
 
     def malformed(self) -> bytes:
         return ("data: " + self._head + '"choices":[{"index":0,"text":\n\n').encode()

@@ -35,7 +35,7 @@ from .generation import (
     steps_for,
 )
 from .plan import CUT, DATA, HANG, Plan, Request
-from .stats import RequestRecord, Stats
+from .stats import LatenessHistogram, RequestRecord, Stats
 
 JSON = "application/json"
 READ_PATHS = {
@@ -81,6 +81,7 @@ class Engine:
         self.config = config
         self.stats = Stats(config.name, config.max_recorded_requests)
         self.faults = FaultRegistry()
+        self.lateness = LatenessHistogram()
         self.admin_token = config.admin_token
         self.in_flight = 0
         self.draining = False
@@ -311,6 +312,7 @@ class Engine:
         if route == ("POST", "/admin/reset"):
             self.faults.clear()
             self.stats.reset()
+            self.lateness.reset()
             return self._json(200, {"reset": True})
         if req.path in ADMIN_PATHS:
             return self._error(405, f"{req.method} {req.path} is not allowed")
@@ -333,6 +335,7 @@ class Engine:
             "queued": self.queued,
             "rejected": dict(stats.rejected),
             "faults": self.faults.as_json(),
+            "timer_lateness": self.lateness.as_json(),
         }
         if include_requests:
             result["requests"] = {rid: r.as_json() for rid, r in stats.records.items()}

@@ -86,7 +86,7 @@ class Plan:
     def tokens_sent(self, tokens: int) -> None:
         record = self.record
         if record is not None:
-            if record.first_token_at is None:
+            if not record.tokens_sent:
                 record.first_token_at = time.time()
             record.tokens_sent += tokens
         if self.stats is not None:

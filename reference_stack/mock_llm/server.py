@@ -15,17 +15,19 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import socket
 import time
 from http import HTTPStatus
 from typing import Any, cast
 
 from .engine import Engine
 from .plan import CUT, DATA, Plan, Request, Step
+from .stats import LatenessHistogram
 
 MAX_HEAD_BYTES = 64 * 1024
 # Steps due within this window are written in the current tick: it bounds wake-ups
-# to about one per half millisecond whatever the number of streams, and offsets the
-# event loop's millisecond timer rounding (uvloop/libuv timers have 1 ms resolution).
+# to about two per millisecond whatever the number of streams, and matches the event
+# loop's timer resolution (uvloop/libuv round timer delays to whole milliseconds).
 EARLY_S = 0.0005
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _TERMINATOR = b"0\r\n\r\n"
@@ -34,16 +36,19 @@ _TERMINATOR = b"0\r\n\r\n"
 class Scheduler:
     """One timer for all streams: a heap of (deadline, seq, connection)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, lateness: LatenessHistogram) -> None:
         self._loop = loop
+        self._lateness = lateness
         self._heap: list[tuple[float, int, HttpConnection]] = []
         self._seq = itertools.count()
         self._handle: asyncio.TimerHandle | None = None
         self._armed_for = 0.0
+        self._in_tick = False
 
     def schedule(self, conn: HttpConnection, deadline: float) -> None:
         heapq.heappush(self._heap, (deadline, next(self._seq), conn))
-        if self._handle is None or deadline < self._armed_for:
+        # Inside a tick the timer is re-armed once at its end, not once per stream.
+        if not self._in_tick and (self._handle is None or deadline < self._armed_for):
             self._arm()
 
     def _arm(self) -> None:
@@ -54,19 +59,29 @@ class Scheduler:
             return
         target = self._heap[0][0]
         self._armed_for = target
-        delay = target - EARLY_S - time.monotonic()
-        self._handle = self._loop.call_later(delay if delay > 0 else 0, self._tick)
+        # uvloop rounds timer delays to the nearest millisecond, so the tick fires within
+        # +-0.5 ms of the target; writing what is due within EARLY_S of "now" then never
+        # finds the earliest stream not yet due (no spinning on early wake-ups).
+        delay = target - time.monotonic()
+        self._handle = self._loop.call_later(delay if delay > EARLY_S else 0, self._tick)
 
     def _tick(self) -> None:
         self._handle = None
-        horizon = time.monotonic() + EARLY_S
-        heap = self._heap
-        pop = heapq.heappop
-        while heap and heap[0][0] <= horizon:
-            conn = pop(heap)[2]
-            if not conn.closed:
-                conn.advance(horizon)
-        self._arm()
+        self._in_tick = True
+        try:
+            now = time.monotonic()
+            horizon = now + EARLY_S
+            heap = self._heap
+            pop = heapq.heappop
+            record = self._lateness.record
+            while heap and heap[0][0] <= horizon:
+                deadline, _, conn = pop(heap)
+                if not conn.closed:
+                    record(now - deadline)
+                    conn.advance(horizon)
+        finally:
+            self._in_tick = False
+            self._arm()
 
 
 class HttpConnection(asyncio.Protocol):
@@ -92,6 +107,12 @@ class HttpConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's TCPTransport implements but does not subclass asyncio.Transport.
         self.transport = cast(asyncio.Transport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # Each token must leave at once: without TCP_NODELAY, Nagle holds a small write
+            # until the previous one is acknowledged, and the client delays its ACK (~40 ms).
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
@@ -279,7 +300,7 @@ class HttpConnection(asyncio.Protocol):
             self.pending = None
             return
         if out:
-            transport.write(b"".join(out))
+            transport.write(out[0] if len(out) == 1 else b"".join(out))
         if tokens:
             plan.tokens_sent(tokens)
         self.pending = step
@@ -333,7 +354,7 @@ class MockHttpServer:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.loop = asyncio.get_running_loop()
-        self.scheduler = Scheduler(self.loop)
+        self.scheduler = Scheduler(self.loop, engine.lateness)
         self.connections: set[HttpConnection] = set()
         self._server: asyncio.Server | None = None
 

@@ -102,3 +102,50 @@ class Stats:
         for reason, n in self.rejected.items():
             lines.append(f'mock_llm_rejected_total{{reason="{reason}"}} {n}')
         return "\n".join(lines) + "\n"
+
+
+class LatenessHistogram:
+    """How late steps were written versus their deadlines, in 0.1 ms buckets up to 1 s.
+
+    Server-side timer accuracy: a client's |delivered - configured| includes this plus
+    the network and the client's own scheduling.
+    """
+
+    BUCKET_S = 0.0001
+    BUCKETS = 10_000
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.counts = [0] * (self.BUCKETS + 1)
+        self.total = 0
+        self.max_s = 0.0
+
+    def record(self, late_s: float) -> None:
+        if late_s < 0.0:
+            late_s = 0.0  # written early (within the tick window): not late
+        elif late_s > self.max_s:
+            self.max_s = late_s
+        index = int(late_s / self.BUCKET_S)
+        self.counts[index if index < self.BUCKETS else self.BUCKETS] += 1
+        self.total += 1
+
+    def quantile_ms(self, q: float) -> float | None:
+        if self.total == 0:
+            return None
+        rank = q * (self.total - 1)
+        seen = 0
+        for index, count in enumerate(self.counts):
+            seen += count
+            if seen > rank:
+                return round((index + 1) * self.BUCKET_S * 1000, 3)  # bucket upper bound
+        return round(self.max_s * 1000, 3)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "steps": self.total,
+            "p50_ms": self.quantile_ms(0.5),
+            "p99_ms": self.quantile_ms(0.99),
+            "max_ms": round(self.max_s * 1000, 3),
+        }

@@ -25,6 +25,15 @@ def stream_steps(
     The fault position ``i`` counts content tokens already sent; ``i == tokens`` is the
     point just before the finish chunk, so ``cut,after=<all>`` drops only the end.
     """
+    if not faults.any:
+        # The hot path (every benchmark stream): no fault checks per token.
+        token = fmt.token
+        deadline = t0
+        for index in range(tokens):
+            deadline = t0 + next(offsets)
+            yield (deadline, token(index), 1, DATA)
+        yield (deadline, finish, 0, DATA)
+        return
     shift = faults.first_token_delay_s
     if math.isinf(shift):
         yield (t0, b"", 0, HANG)

@@ -1,0 +1,385 @@
+"""Mock LLM server benchmark: throughput, timing fidelity, memory per stream.
+
+Run: ``.venv/bin/python benchmarks/bench_mock_llm.py`` (no arguments; ``make bench``).
+
+The server (``aistack mock-llm``, a real subprocess) is pinned to CPU 0; the load
+client, a minimal raw-socket asyncio client in another process, to CPU 1. Each of N
+client streams is one keep-alive connection sending streaming chat requests back to
+back; starts are spread over one request's duration so streams are not in lockstep.
+
+Figures, each against its target (docs/mock_llm.md, issue 3):
+1. sustained content events/s at 1,000 streams, ITL 10 ms (and TTFT error p99);
+2. timing fidelity at 500 streams, TTFT 50 ms, ITL 10 ms, no jitter:
+   |delivered - configured| p50/p99 for TTFT and ITL;
+3. server memory per open stream (RSS growth with 1,000 streams held open).
+
+The machine may be shared: the load average is printed beside the figures, and the
+process CPU use of server and client says which side was the limit.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pytest_aistack.process import ManagedProcess  # noqa: E402
+
+SERVER_CPU = 0
+CLIENT_CPU = 1
+CONTENT_MARK = b'"delta":{"content":"'  # content chunks only; the role chunk differs
+END_MARK = b"\r\n0\r\n\r\n"  # the chunked terminator after the last chunk
+CLIENT_DEADLINE_S = 120.0
+
+TARGET_EVENTS_PER_S = 80_000
+TARGET_TTFT_ERR_P99_MS = 5.0
+TARGET_FIDELITY_P50_MS = 1.0
+TARGET_FIDELITY_P99_MS = 5.0
+
+
+# --- the load client (runs in its own process, pinned to CLIENT_CPU) ------------------
+
+
+class _Bench:
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+        self.measuring = False
+        self.running = True
+        self.events = 0
+        self.ttft = array.array("d")
+        self.itl = array.array("d")
+        self.open_streams = 0
+        self.errors = 0
+
+
+class _Stream(asyncio.Protocol):
+    def __init__(self, bench: _Bench, request: bytes) -> None:
+        self.bench = bench
+        self.request = request
+        self.transport: asyncio.Transport | None = None
+        self.sent_at = 0.0
+        self.last: float | None = None
+        self.tail = b""
+        self.headers_seen = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.bench.open_streams += 1
+        self.send()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.bench.open_streams -= 1
+        if self.bench.running:
+            self.bench.errors += 1
+
+    def send(self) -> None:
+        assert self.transport is not None
+        self.sent_at = time.monotonic()
+        self.last = None
+        self.tail = b""
+        self.transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        bench = self.bench
+        n = data.count(CONTENT_MARK)
+        if n:
+            if bench.measuring:
+                bench.events += n
+                if self.last is None:
+                    bench.ttft.append(now - self.sent_at)
+                else:
+                    bench.itl.append(now - self.last)
+                for _ in range(n - 1):
+                    bench.itl.append(0.0)  # arrived in the same read as the one before
+            self.last = now
+        tail = (self.tail + data[-7:])[-7:]
+        self.tail = tail
+        if tail == END_MARK:
+            if bench.running:
+                self.send()
+            elif self.transport is not None:
+                self.transport.close()
+
+
+async def _client_main(params: dict[str, Any]) -> dict[str, Any]:
+    bench = _Bench(params)
+    loop = asyncio.get_running_loop()
+    host, port = params["host"], params["port"]
+    body = json.dumps(
+        {
+            "model": "qwen",
+            "messages": [{"role": "user", "content": "benchmark"}],
+            "stream": True,
+            "max_tokens": params["tokens"],
+        }
+    ).encode()
+    profile = f"ttft_ms={params['ttft_ms']},itl_ms={params['itl_ms']},jitter_ms=0"
+    profile += f",output_tokens={params['tokens']}"
+    request = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nhost: {host}:{port}\r\n"
+        f"content-type: application/json\r\nx-mock-profile: {profile}\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    streams = params["streams"]
+    period = (params["ttft_ms"] + params["itl_ms"] * (params["tokens"] - 1)) / 1000.0
+    hold = params.get("hold", False)
+    transports: list[asyncio.BaseTransport] = []
+    start = time.monotonic()
+    for i in range(streams):
+        # Spread starts over one request duration so the streams are not in lockstep.
+        delay = start + (i * period / streams if not hold else 0) - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        transport, _ = await loop.create_connection(lambda: _Stream(bench, request), host, port)
+        transports.append(transport)
+    if hold:
+        # Keep the streams open (inside the loop) while the parent measures the server.
+        print("AISTACK_READY " + json.dumps({"service": "bench-client"}), flush=True)
+        await asyncio.sleep(params["hold_s"])
+        return {"open_streams": bench.open_streams}
+    await asyncio.sleep(params["warmup_s"])
+    cpu0 = time.process_time()
+    t0 = time.monotonic()
+    bench.measuring = True
+    await asyncio.sleep(params["measure_s"])
+    bench.measuring = False
+    elapsed = time.monotonic() - t0
+    cpu = time.process_time() - cpu0
+    bench.running = False
+    for transport in transports:
+        transport.close()
+    return {
+        "events": bench.events,
+        "elapsed_s": elapsed,
+        "events_per_s": bench.events / elapsed,
+        "client_cpu": cpu / elapsed,
+        "ttft_s": sorted(bench.ttft),
+        "itl_s": sorted(bench.itl),
+        "errors": bench.errors,
+    }
+
+
+def client_process(params_json: str, out_path: str) -> None:
+    os.sched_setaffinity(0, {CLIENT_CPU})
+    params = json.loads(params_json)
+    try:
+        import uvloop
+
+        result = uvloop.run(_client_main(params))
+    except ImportError:
+        result = asyncio.run(_client_main(params))
+    Path(out_path).write_text(json.dumps(result))
+
+
+# --- orchestration -------------------------------------------------------------------
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def _run_delay_s(pid: int) -> float:
+    """Seconds the process was runnable but waiting for a CPU (/proc/PID/schedstat)."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _Server:
+    def __init__(self, workdir: Path) -> None:
+        argv = [
+            sys.executable, "-m", "pytest_aistack.cli", "mock-llm",
+            "--host", "127.0.0.1", "--port", "0", "--name", "bench", "--model", "qwen",
+            "--max-recorded-requests", "1000",
+        ]  # fmt: skip
+        self.process = ManagedProcess("mock-llm", argv, log_path=workdir / "server.log", cwd=ROOT)
+
+    def __enter__(self) -> _Server:
+        self.process.start()
+        ready = self.process.wait_ready(30.0)
+        assert self.process.pid is not None
+        self.pid = self.process.pid
+        os.sched_setaffinity(self.pid, {SERVER_CPU})
+        self.url = ready["url"]
+        self.host, port = self.url.removeprefix("http://").rsplit(":", 1)
+        self.port = int(port)
+        self.token = ready["admin_token"]
+        return self
+
+    def get(self, path: str) -> str:
+        import httpx
+
+        headers = {"authorization": f"Bearer {self.token}"}
+        return httpx.get(self.url + path, headers=headers, timeout=10.0).text
+
+    def timer_lateness(self) -> str:
+        late = json.loads(self.get("/admin/stats?requests=0"))["timer_lateness"]
+        return f"server timer lateness p50 {late['p50_ms']} ms, p99 {late['p99_ms']} ms"
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.stop(grace=5.0)
+
+
+def _run_client(workdir: Path, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    out = workdir / f"{name}.json"
+    argv = [sys.executable, __file__, "--client", json.dumps(params), str(out)]
+    with ManagedProcess(name, argv, log_path=workdir / f"{name}.log", cwd=ROOT) as client:
+        deadline = time.monotonic() + CLIENT_DEADLINE_S
+        while client.poll() is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"bench client {name} did not finish; log:\n{client.tail()}")
+            time.sleep(0.2)
+        if client.poll() != 0 or not out.exists():
+            raise RuntimeError(f"bench client {name} failed; log:\n{client.tail()}")
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def bench_throughput(workdir: Path) -> None:
+    streams, ttft_ms, itl_ms, tokens = 1000, 100.0, 10.0, 100
+    offered = streams * tokens / ((ttft_ms + itl_ms * (tokens - 1)) / 1000.0)
+    with _Server(workdir) as server:
+        cpu0, wait0, t0 = _cpu_s(server.pid), _run_delay_s(server.pid), time.monotonic()
+        result = _run_client(
+            workdir,
+            "throughput",
+            {
+                "host": server.host, "port": server.port, "streams": streams,
+                "ttft_ms": ttft_ms, "itl_ms": itl_ms, "tokens": tokens,
+                "warmup_s": 3.0, "measure_s": 8.0,
+            },
+        )  # fmt: skip
+        wall = time.monotonic() - t0
+        server_cpu = (_cpu_s(server.pid) - cpu0) / wall
+        server_wait = (_run_delay_s(server.pid) - wait0) / wall
+        lateness = server.timer_lateness()
+    eps = result["events_per_s"]
+    ttft_err_p99 = _pct(result["ttft_s"], 0.99) * 1000 - ttft_ms
+    print(
+        f"1) sustained throughput, {streams} streams, ITL {itl_ms:g} ms, TTFT {ttft_ms:g} ms, "
+        f"{tokens} tokens/request (offered ~{offered:,.0f} events/s)"
+    )
+    print(
+        f"   content events/s: {eps:,.0f}   target >= {TARGET_EVENTS_PER_S:,}   "
+        f"{_verdict(eps >= TARGET_EVENTS_PER_S)}"
+    )
+    print(
+        f"   TTFT error p99: {ttft_err_p99:+.2f} ms   target <= {TARGET_TTFT_ERR_P99_MS:g} ms   "
+        f"{_verdict(ttft_err_p99 <= TARGET_TTFT_ERR_P99_MS)}"
+    )
+    print(
+        f"   server CPU {server_cpu:.0%} of one core (runnable but waiting for the CPU "
+        f"{server_wait:.0%} of the time), client CPU {result['client_cpu']:.0%}, "
+        f"connection errors {result['errors']}; {lateness}"
+    )
+
+
+def bench_fidelity(workdir: Path) -> None:
+    streams, ttft_ms, itl_ms, tokens = 500, 50.0, 10.0, 50
+    with _Server(workdir) as server:
+        wait0, t0 = _run_delay_s(server.pid), time.monotonic()
+        result = _run_client(
+            workdir,
+            "fidelity",
+            {
+                "host": server.host, "port": server.port, "streams": streams,
+                "ttft_ms": ttft_ms, "itl_ms": itl_ms, "tokens": tokens,
+                "warmup_s": 2.0, "measure_s": 6.0,
+            },
+        )  # fmt: skip
+        lateness = server.timer_lateness()
+        server_wait = (_run_delay_s(server.pid) - wait0) / (time.monotonic() - t0)
+    ttft_err = sorted(abs(v * 1000 - ttft_ms) for v in result["ttft_s"])
+    itl_err = sorted(abs(v * 1000 - itl_ms) for v in result["itl_s"])
+    print(
+        f"2) timing fidelity, {streams} streams, TTFT {ttft_ms:g} ms, ITL {itl_ms:g} ms, no jitter"
+    )
+    for label, errs in (("TTFT", ttft_err), ("ITL ", itl_err)):
+        p50, p99 = _pct(errs, 0.5), _pct(errs, 0.99)
+        ok = p50 <= TARGET_FIDELITY_P50_MS and p99 <= TARGET_FIDELITY_P99_MS
+        print(
+            f"   {label} |delivered-configured| p50 {p50:.2f} ms, p99 {p99:.2f} ms "
+            f"({len(errs):,} samples)   target p50 <= {TARGET_FIDELITY_P50_MS:g}, "
+            f"p99 <= {TARGET_FIDELITY_P99_MS:g} ms   {_verdict(ok)}"
+        )
+    print(
+        f"   client CPU {result['client_cpu']:.0%}, events/s {result['events_per_s']:,.0f}; "
+        f"{lateness}; server waited for the CPU {server_wait:.0%} of the time"
+    )
+
+
+def bench_memory(workdir: Path) -> None:
+    streams = 1000
+    with _Server(workdir) as server:
+        before = _rss_kib(server.pid)
+        out = workdir / "hold.json"
+        params = {
+            "host": server.host, "port": server.port, "streams": streams, "hold": True,
+            "hold_s": 30.0, "ttft_ms": 600_000.0, "itl_ms": 10.0, "tokens": 16,
+        }  # fmt: skip
+        argv = [sys.executable, __file__, "--client", json.dumps(params), str(out)]
+        with ManagedProcess("hold", argv, log_path=workdir / "hold.log", cwd=ROOT) as client:
+            client.wait_ready(60.0)
+            # Every stream has its headers: poll the server's in-flight gauge.
+            deadline = time.monotonic() + 30.0
+            while f"mock_llm_in_flight {streams}\n" not in server.get("/metrics"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("streams did not all open within 30 s")
+                time.sleep(0.1)
+            after = _rss_kib(server.pid)
+    per_stream = (after - before) * 1024 / streams
+    print(f"3) memory per open stream ({streams} streams held open after their headers)")
+    print(
+        f"   server RSS {before / 1024:.1f} MiB -> {after / 1024:.1f} MiB: "
+        f"{per_stream / 1024:.1f} KiB per stream"
+    )
+
+
+def main() -> int:
+    if len(os.sched_getaffinity(0)) < 2:
+        print("bench_mock_llm: needs 2 CPUs (server and client pinned apart); skipped")
+        return 0
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory(prefix="bench-mock-llm-") as tmp:
+        workdir = Path(tmp)
+        bench_throughput(workdir)
+        bench_fidelity(workdir)
+        bench_memory(workdir)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--client":
+        client_process(sys.argv[2], sys.argv[3])
+        sys.exit(0)
+    sys.exit(main())
