@@ -95,12 +95,13 @@ class Requirement:
         if self.marker == "requires_ollama":
             return ollama_tags_probe(settings.ollama_url)
         if self.marker == "requires_llamacpp":
-            # llama.cpp's server answers /health 200 once the model is loaded, 503 before
-            # (tools/server/README.md, "GET /health").
+            # llama.cpp's server answers /health 200 once the model is loaded and 503 while
+            # it loads (the llama.cpp server README, "GET /health").
             return health_probe("llamacpp", settings.llamacpp_url, ["/health"])
         if self.marker == "requires_gateway":
-            # LiteLLM: /health/liveliness is unauthenticated and does not call the models,
-            # unlike /health (proxy/health_endpoints); other gateways mostly have /health.
+            # LiteLLM (litellm/proxy/health_endpoints/_health_endpoints.py): /health needs
+            # a key and calls every model; /health/liveliness needs neither. Other gateways
+            # mostly have a plain /health.
             return health_probe("gateway", settings.gateway_url, ["/health/liveliness", "/health"])
         if self.marker == "requires_redis":
             return redis_probe(settings.redis_url)
