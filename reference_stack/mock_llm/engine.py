@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import hmac
 import json
 import math
-import os
 import random
 import time
 from collections import deque
@@ -34,21 +32,12 @@ from .generation import (
     plan_output,
     steps_for,
 )
+from .info import ADMIN_PATHS, READ_PATHS, admin_endpoint, read_endpoint, stats_json
 from .plan import CUT, DATA, HANG, Plan, Request
 from .stats import LatenessHistogram, RequestRecord, Stats
 
 JSON = "application/json"
-READ_PATHS = {
-    "/healthz",
-    "/readyz",
-    "/health",
-    "/metrics",
-    "/v1/models",
-    "/api/tags",
-}
-ADMIN_PATHS = {"/admin/stats", "/admin/faults", "/admin/reset"}
 KNOWN_PATHS = READ_PATHS | ADMIN_PATHS | set(GENERATION_PATHS)
-MODEL_CREATED = 1_700_000_000  # a fixed "created" so /v1/models is byte-for-byte stable
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -181,26 +170,26 @@ class Engine:
         path = req.path
         if path in GENERATION_PATHS:
             if req.method != "POST":
-                plan = self._error(405, f"{req.method} {path} is not allowed; use POST")
+                plan = self.error_plan(405, f"{req.method} {path} is not allowed; use POST")
             else:
                 plan = await self._generate(req)
         elif path in READ_PATHS:
             plan = (
-                self._read(path)
+                read_endpoint(self, path)
                 if req.method in ("GET", "HEAD")
-                else self._error(405, f"{req.method} {path} is not allowed; use GET")
+                else self.error_plan(405, f"{req.method} {path} is not allowed; use GET")
             )
         elif path.startswith("/admin/"):
-            plan = self._admin(req)
+            plan = admin_endpoint(self, req)
         else:
-            plan = self._error(404, f"no route {req.method} {path}")
+            plan = self.error_plan(404, f"no route {req.method} {path}")
         self.stats.count(self.endpoint_key(req.method, path), plan.status)
         return plan
 
     def reject_oversized(self, req: Request, size: int) -> Plan:
         """A body larger than ``max_body_bytes`` (the transport may not have read it)."""
         ollama = req.path in (OLLAMA_CHAT, OLLAMA_GENERATE)
-        plan = self._error(
+        plan = self.error_plan(
             413,
             f"request body is {size} bytes; the limit is {self.config.max_body_bytes} "
             "(--max-body-bytes)",
@@ -209,13 +198,19 @@ class Engine:
         self.stats.count(self.endpoint_key(req.method, req.path), 413)
         return plan
 
+    def stats_json(self, include_requests: bool = True) -> dict[str, Any]:
+        """The ``GET /admin/stats`` document (docs/mock_llm.md)."""
+        return stats_json(self, include_requests)
+
     # simple answers ------------------------------------------------------------
 
-    def _json(self, status: int, value: Any, extra: list[tuple[str, str]] | None = None) -> Plan:
+    def json_plan(
+        self, status: int, value: Any, extra: list[tuple[str, str]] | None = None
+    ) -> Plan:
         headers = [("content-type", JSON), *self._base_headers, *(extra or [])]
         return Plan(status, headers, body=json_bytes(value))
 
-    def _error(
+    def error_plan(
         self,
         status: int,
         message: str,
@@ -227,120 +222,6 @@ class Engine:
     ) -> Plan:
         headers = [("content-type", JSON), *self._base_headers, *(extra or [])]
         return Plan(status, headers, body=error_body(status, message, param, code, ollama))
-
-    def _read(self, path: str) -> Plan:
-        state = self.state
-        if path == "/healthz":
-            return self._json(200, {"status": "ok"})
-        if path == "/readyz":
-            return self._json(200 if state == "ready" else 503, {"status": state})
-        if path == "/health":
-            # llama.cpp server: 200 {"status":"ok"}, 503 "Loading model" while loading.
-            if state == "ready":
-                return self._json(200, {"status": "ok"})
-            message = "Loading model" if state == "loading" else "Shutting down"
-            return self._json(
-                503, {"error": {"code": 503, "message": message, "type": "unavailable_error"}}
-            )
-        if path == "/metrics":
-            text = self.stats.prometheus(self.in_flight, self.queued).encode()
-            headers = [("content-type", "text/plain; version=0.0.4"), *self._base_headers]
-            return Plan(200, headers, body=text)
-        if path == "/v1/models":
-            data = [
-                {
-                    "id": model,
-                    "object": "model",
-                    "created": MODEL_CREATED,
-                    "owned_by": self.config.name,
-                    "root": model,
-                    "parent": None,
-                    "max_model_len": self.config.max_model_len,
-                }
-                for model in self.config.models
-            ]
-            return self._json(200, {"object": "list", "data": data})
-        # /api/tags (ollama api/types.go ListModelResponse)
-        models = [
-            {
-                "name": model,
-                "model": model,
-                "modified_at": "2024-01-01T00:00:00Z",
-                "size": 1_000_000,
-                "digest": _digest(model),
-                "details": {
-                    "parent_model": "",
-                    "format": "gguf",
-                    "family": "mock",
-                    "families": ["mock"],
-                    "parameter_size": "0B",
-                    "quantization_level": "F16",
-                },
-            }
-            for model in self.config.models
-        ]
-        return self._json(200, {"models": models})
-
-    # admin ---------------------------------------------------------------------
-
-    def _admin(self, req: Request) -> Plan:
-        auth = req.headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), self.admin_token.encode()
-        ):
-            return self._error(
-                401,
-                "missing or wrong admin token: send 'Authorization: Bearer <token>' with the "
-                "token from --admin-token, AISTACK_MOCK_ADMIN_TOKEN or the readiness line",
-                code="invalid_admin_token",
-            )
-        route = (req.method, req.path)
-        if route == ("GET", "/admin/stats"):
-            return self._json(200, self.stats_json(include_requests="requests=0" not in req.query))
-        if route == ("GET", "/admin/faults"):
-            return self._json(200, {"faults": self.faults.as_json()})
-        if route == ("POST", "/admin/faults"):
-            try:
-                body = json.loads(req.body or b"null")
-                fault = self.faults.add(body)
-            except json.JSONDecodeError as exc:
-                return self._error(400, f"POST /admin/faults: body is not JSON ({exc})")
-            except FaultError as exc:
-                return self._error(400, str(exc), param="fault")
-            return self._json(200, fault.as_json())
-        if route == ("POST", "/admin/reset"):
-            self.faults.clear()
-            self.stats.reset()
-            self.lateness.reset()
-            return self._json(200, {"reset": True})
-        if req.path in ADMIN_PATHS:
-            return self._error(405, f"{req.method} {req.path} is not allowed")
-        return self._error(404, f"no admin route {req.method} {req.path}")
-
-    def stats_json(self, include_requests: bool = True) -> dict[str, Any]:
-        stats = self.stats
-        active = sum(1 for r in stats.records.values() if r.outcome == "in_progress" and r.stream)
-        result: dict[str, Any] = {
-            "name": self.config.name,
-            "models": list(self.config.models),
-            "pid": os.getpid(),
-            "state": self.state,
-            "uptime_s": round(time.time() - stats.started_at, 3),
-            "requests_total": stats.requests_total,
-            "endpoints": stats.endpoints_json(),
-            "tokens_sent": stats.tokens_sent,
-            "in_flight": self.in_flight,
-            "active_streams": active,
-            "queued": self.queued,
-            "rejected": dict(stats.rejected),
-            "faults": self.faults.as_json(),
-            "timer_lateness": self.lateness.as_json(),
-        }
-        if include_requests:
-            result["requests"] = {rid: r.as_json() for rid, r in stats.records.items()}
-        result["requests_dropped"] = stats.dropped
-        return result
 
     # generation ----------------------------------------------------------------
 
@@ -376,7 +257,7 @@ class Engine:
             extra = list(id_header)
             if retry_after is not None:
                 extra.append(("retry-after", _retry_after(retry_after)))
-            plan = self._error(status, message, param, code, ollama=ollama, extra=extra)
+            plan = self.error_plan(status, message, param, code, ollama=ollama, extra=extra)
             record.status = status
             record.outcome = "http_error"
             plan.record = record
@@ -432,7 +313,12 @@ class Engine:
             plan.headers_at = headers_at
             return plan
 
-        rejection = await self._admit()
+        try:
+            rejection = await self._admit()
+        except asyncio.CancelledError:
+            record.outcome = "client_disconnected"  # gone while queued for a slot
+            record.finished_at = time.time()
+            raise
         if rejection is not None:
             self.stats.rejected[rejection] += 1
             if rejection == "queue_timeout":
@@ -574,9 +460,3 @@ class Engine:
 def _retry_after(seconds: float) -> str:
     # Retry-After is integer seconds (RFC 9110 10.2.3); round up so clients never retry early.
     return str(max(0, math.ceil(seconds)))
-
-
-def _digest(model: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(model.encode()).hexdigest()

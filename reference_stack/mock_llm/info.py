@@ -1,0 +1,141 @@
+"""The endpoints that are not generation: health, metrics, model lists, admin API."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from .faults import FaultError
+from .plan import Plan, Request
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+READ_PATHS = {"/healthz", "/readyz", "/health", "/metrics", "/v1/models", "/api/tags"}
+ADMIN_PATHS = {"/admin/stats", "/admin/faults", "/admin/reset"}
+MODEL_CREATED = 1_700_000_000  # a fixed "created" so /v1/models is byte-for-byte stable
+
+
+def read_endpoint(engine: Engine, path: str) -> Plan:
+    state = engine.state
+    if path == "/healthz":
+        return engine.json_plan(200, {"status": "ok"})
+    if path == "/readyz":
+        return engine.json_plan(200 if state == "ready" else 503, {"status": state})
+    if path == "/health":
+        # llama.cpp server: 200 {"status":"ok"}, 503 "Loading model" while loading.
+        if state == "ready":
+            return engine.json_plan(200, {"status": "ok"})
+        message = "Loading model" if state == "loading" else "Shutting down"
+        return engine.json_plan(
+            503, {"error": {"code": 503, "message": message, "type": "unavailable_error"}}
+        )
+    if path == "/metrics":
+        text = engine.stats.prometheus(engine.in_flight, engine.queued).encode()
+        headers = [("content-type", "text/plain; version=0.0.4"), *engine._base_headers]
+        return Plan(200, headers, body=text)
+    if path == "/v1/models":
+        data = [
+            {
+                "id": model,
+                "object": "model",
+                "created": MODEL_CREATED,
+                "owned_by": engine.config.name,
+                "root": model,
+                "parent": None,
+                "max_model_len": engine.config.max_model_len,
+            }
+            for model in engine.config.models
+        ]
+        return engine.json_plan(200, {"object": "list", "data": data})
+    # /api/tags (ollama api/types.go ListModelResponse)
+    models = [
+        {
+            "name": model,
+            "model": model,
+            "modified_at": "2024-01-01T00:00:00Z",
+            "size": 1_000_000,
+            "digest": _digest(model),
+            "details": {
+                "parent_model": "",
+                "format": "gguf",
+                "family": "mock",
+                "families": ["mock"],
+                "parameter_size": "0B",
+                "quantization_level": "F16",
+            },
+        }
+        for model in engine.config.models
+    ]
+    return engine.json_plan(200, {"models": models})
+
+
+def admin_endpoint(engine: Engine, req: Request) -> Plan:
+    auth = req.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), engine.admin_token.encode()
+    ):
+        return engine.error_plan(
+            401,
+            "missing or wrong admin token: send 'Authorization: Bearer <token>' with the "
+            "token from --admin-token, AISTACK_MOCK_ADMIN_TOKEN or the readiness line",
+            code="invalid_admin_token",
+        )
+    route = (req.method, req.path)
+    if route == ("GET", "/admin/stats"):
+        return engine.json_plan(
+            200, stats_json(engine, include_requests="requests=0" not in req.query)
+        )
+    if route == ("GET", "/admin/faults"):
+        return engine.json_plan(200, {"faults": engine.faults.as_json()})
+    if route == ("POST", "/admin/faults"):
+        try:
+            body = json.loads(req.body or b"null")
+            fault = engine.faults.add(body)
+        except json.JSONDecodeError as exc:
+            return engine.error_plan(400, f"POST /admin/faults: body is not JSON ({exc})")
+        except FaultError as exc:
+            return engine.error_plan(400, str(exc), param="fault")
+        return engine.json_plan(200, fault.as_json())
+    if route == ("POST", "/admin/reset"):
+        engine.faults.clear()
+        engine.stats.reset()
+        engine.lateness.reset()
+        return engine.json_plan(200, {"reset": True})
+    if req.path in ADMIN_PATHS:
+        return engine.error_plan(405, f"{req.method} {req.path} is not allowed")
+    return engine.error_plan(404, f"no admin route {req.method} {req.path}")
+
+
+def stats_json(engine: Engine, include_requests: bool = True) -> dict[str, Any]:
+    stats = engine.stats
+    active = sum(1 for r in stats.records.values() if r.outcome == "in_progress" and r.stream)
+    result: dict[str, Any] = {
+        "name": engine.config.name,
+        "models": list(engine.config.models),
+        "pid": os.getpid(),
+        "state": engine.state,
+        "uptime_s": round(time.time() - stats.started_at, 3),
+        "requests_total": stats.requests_total,
+        "endpoints": stats.endpoints_json(),
+        "tokens_sent": stats.tokens_sent,
+        "in_flight": engine.in_flight,
+        "active_streams": active,
+        "queued": engine.queued,
+        "rejected": dict(stats.rejected),
+        "faults": engine.faults.as_json(),
+        "timer_lateness": engine.lateness.as_json(),
+    }
+    if include_requests:
+        result["requests"] = {rid: r.as_json() for rid, r in stats.records.items()}
+    result["requests_dropped"] = stats.dropped
+    return result
+
+
+def _digest(model: str) -> str:
+    return hashlib.sha256(model.encode()).hexdigest()
