@@ -110,8 +110,8 @@ def test_latency_does_not_serialise_pipelined_chunks(
             time.sleep(0.03)  # spacing the writes is the scenario, not a readiness wait
         reader.join(timeout=5)
         delays = [arrived - sent for sent, arrived in zip(sent_at, arrived_at, strict=True)]
-        for delay in delays:
-            assert delay == pytest.approx(0.1, abs=TOLERANCE)
+        # Serialised, the fifth chunk would wait 100 + 4 * 70 ms; here each waits ~100 ms.
+        assert all(0.095 <= delay < 0.2 for delay in delays), delays
 
 
 def test_latency_toxic_bandwidth(api: ToxiproxyClient, upstream: Upstream) -> None:
