@@ -6,7 +6,6 @@ import os
 
 import pytest
 
-
 ECHO_CONFTEST = """
 import socket
 import threading
