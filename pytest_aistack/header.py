@@ -40,7 +40,9 @@ def header_lines(resolved: Resolved) -> list[str]:
     ]
     engine = describe_chaos_engine(s)
     chaos = f"aistack chaos: engine={s.chaos_engine} toxiproxy_bin={s.toxiproxy_bin or '-'}"
-    lines.append(f"{chaos} -> {engine}" if engine else chaos)
+    if engine:
+        chaos = f"{chaos} -> {engine.removeprefix('chaos engine: ')}"
+    lines.append(chaos)
     if resolved.origins:
         origins = ", ".join(f"{name} ({source.label})" for name, source in resolved.origins.items())
         lines.append(f"aistack set by: {origins}")

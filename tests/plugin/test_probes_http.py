@@ -270,3 +270,11 @@ def test_docker_tcp_host(
     monkeypatch.setenv("DOCKER_HOST", engine.url.replace("http://", "tcp://"))
     _one_test(pytester, "requires_docker")
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+@pytest.mark.requires_docker  # our own marker: runs where this machine has an engine
+def test_real_docker_engine(pytester: pytest.Pytester, ini: object) -> None:
+    _one_test(pytester, "requires_docker")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.re_match_lines([r"aistack probe docker \S+: ok \(GET /_ping: 200 after \d+ ms\)"])
