@@ -10,13 +10,15 @@ STAMP := $(VENV)/.installed-dev
 RESULTS ?= results
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test lint typecheck unit bench soak-resilience test-docker nightly clean
+.PHONY: help venv demo test lint typecheck unit bench soak-resilience test-docker docker-lane nightly clean
 
 help:
 	@echo "make demo   - set up .venv and run the main job on the embedded default stack"
 	@echo "make test   - set up .venv and run lint, type check and the whole suite"
 	@echo "make lint   - ruff"
 	@echo "make bench  - every benchmark under benchmarks/"
+	@echo "make test-docker - the resilience scenarios on the docker backend (builds images, starts dockerd as root)"
+	@echo "make nightly     - the nightly job locally: strict resilience suite + burst SLO gate on docker, Markdown summary"
 
 # The venv is rebuilt when pyproject.toml changes; the stamp makes re-runs cheap.
 $(STAMP): pyproject.toml
@@ -38,7 +40,18 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck unit
+# The docker lane runs when a Docker engine can be had (as root, dockerd is started
+# and stopped again); otherwise it prints why it was skipped and does not fail.
+test: lint typecheck unit docker-lane
+
+docker-lane: $(STAMP)
+	RESULTS='$(RESULTS)' PYTEST_ARGS='$(PYTEST_ARGS)' scripts/docker-lane
+
+test-docker: $(STAMP)
+	RESULTS='$(RESULTS)' PYTEST_ARGS='$(PYTEST_ARGS)' scripts/docker-lane --require
+
+nightly: $(STAMP)
+	RESULTS='$(RESULTS)' PYTEST_ARGS='$(PYTEST_ARGS)' scripts/docker-lane --nightly
 
 demo: $(STAMP)
 	$(BIN)/python -m pytest_aistack.demo

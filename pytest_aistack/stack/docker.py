@@ -359,7 +359,8 @@ class DockerBackend:
                 why += f" (caused by {type(exc.__cause__).__name__}: {exc.__cause__})"
             return why
         if running.port not in running.host_ports:
-            return f"port {running.port} was not published"
+            # An exited container has no port bindings left: say why it exited.
+            return self._exit_reason(running.spec.name) or f"port {running.port} not published"
         return None
 
     def _placeholders(self, port: int) -> dict[str, str]:
