@@ -62,6 +62,9 @@ def url_parser(schemes: tuple[str, ...], example: str) -> Parser:
             raise ValueError(f"expected {what}")
         if parts.scheme == "unix" and not parts.path:
             raise ValueError(f"expected {what}")
+        if parts.scheme in ("redis", "rediss") and not re.fullmatch(r"/?\d*", parts.path):
+            # As redis-py's from_url: the path, if any, is the database number.
+            raise ValueError(f"expected {what} (the path is the database number)")
         return text.rstrip("/") if parts.scheme in ("http", "https") else text
 
     return parse

@@ -328,3 +328,11 @@ def test_help_lists_options_even_with_an_invalid_setting(
             "*aistack_vllm_url (string):*",
         ]
     )
+
+
+def test_redis_url_path_must_be_a_database_number(pytester: pytest.Pytester, ini: object) -> None:
+    assert _usage_error(pytester, "--aistack-redis-url=redis://127.0.0.1:6379/cache") == (
+        "aistack: invalid redis_url 'redis://127.0.0.1:6379/cache' from --aistack-redis-url: "
+        "expected a redis:// or rediss:// or unix:// URL like redis://127.0.0.1:6379/0 "
+        "(the path is the database number)"
+    )
