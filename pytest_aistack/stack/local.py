@@ -159,14 +159,19 @@ class LocalBackend:
                 self._record.kept = True
                 self._record.save()
             return
-        for running in reversed(list(self._running.values())):
+        started = list(self._running.values())
+        # Dependents first (the gateway before its backends), each by process group.
+        for running in reversed(started):
             running.process.stop(grace=STOP_GRACE)
-        self._running.clear()
         if self._record is not None:
             # Anything that escaped its process group still carries our run id.
             runs.kill_run(self.run_id)
             self._record.remove()
             self._record = None
+        for running in started:
+            # Cheap now that all are dead: collects output pipes an escapee held open.
+            running.process.stop(grace=STOP_GRACE)
+        self._running.clear()
         self._stack = None
 
     def __enter__(self) -> Stack:

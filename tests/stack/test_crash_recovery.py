@@ -1,0 +1,73 @@
+"""After ``kill -9`` of a pytest run mid-scenario, the next run starts clean.
+
+The killed run's services live in their own sessions, so they outlive pytest; the next
+start finds the run record whose owner is gone and kills every process carrying that
+run id. Uses the real reference stack (LiteLLM included), as a user's run would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+
+from pytest_aistack.stack import runs
+from pytest_aistack.stack.factory import REFERENCE_SPEC
+from pytest_aistack.stack.local import LocalBackend
+from pytest_aistack.stack.spec import load_stack_spec
+
+UP_DEADLINE_S = 90.0
+
+HOLDING_TEST = textwrap.dedent(
+    """
+    import os, time
+    from pathlib import Path
+
+    def test_scenario_in_progress(aistack_stack):
+        Path(os.environ["HOLD_FILE"]).write_text(aistack_stack.stack.extra["run_id"])
+        time.sleep(300)  # a long scenario; the parent kills this pytest with SIGKILL
+    """
+)
+
+
+def test_kill_9_mid_scenario_then_next_run_starts_clean(tmp_path: Path) -> None:
+    (tmp_path / "test_hold.py").write_text(HOLDING_TEST)
+    hold_file = tmp_path / "run_id"
+    env = {**os.environ, "HOLD_FILE": str(hold_file)}
+    argv = [sys.executable, "-m", "pytest", "test_hold.py", "-q", "-p", "no:cacheprovider"]
+    argv += [f"--aistack-report-dir={tmp_path / 'results'}"]
+    log = (tmp_path / "pytest.log").open("wb")
+    child = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + UP_DEADLINE_S
+        while not hold_file.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling for the child's stack, with a deadline
+        assert hold_file.exists(), (tmp_path / "pytest.log").read_text()[-3000:]
+        old_run = hold_file.read_text()
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+        log.close()
+    survivors = runs.pids_with_run_id(old_run)
+    assert survivors, "the killed run's services should have outlived pytest"
+
+    backend = LocalBackend(load_stack_spec(REFERENCE_SPEC), log_dir=tmp_path / "next")
+    try:
+        stack = backend.up()
+        assert runs.pids_with_run_id(old_run) == []
+        assert [r.run_id for r in runs.load_runs()] == [backend.run_id]
+        ready = httpx.get(f"{stack.gateway_url}/health/readiness", timeout=5)
+        assert ready.status_code == 200
+    finally:
+        backend.down()
+        runs.kill_run(old_run)  # only matters if the assertion above failed
+    assert runs.pids_with_run_id(backend.run_id) == []

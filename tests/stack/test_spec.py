@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pytest_aistack.stack.factory import REFERENCE_SPEC
+from pytest_aistack.stack.spec import (
+    HealthCheck,
+    StackSpecError,
+    load_stack_spec,
+    parse_stack_spec,
+    render_placeholders,
+)
+
+HERE = Path("stack.yaml")
+
+
+def spec_of(services: dict[str, object], **top: object) -> object:
+    return {"services": services, **top}
+
+
+def test_reference_stack_starts_gateway_after_everything_it_depends_on() -> None:
+    spec = load_stack_spec(REFERENCE_SPEC)
+    waves = [[s.name for s in wave] for wave in spec.startup_waves()]
+    assert waves[-1] == ["gateway"]
+    assert set(waves[0]) == {"toxiproxy", "redis", "vllm-a", "vllm-b", "ollama", "cloud"}
+    assert spec.gateway == "gateway"
+    assert spec.toxiproxy == "toxiproxy"
+    assert set(spec.proxied) == {"redis", "vllm-a", "vllm-b", "ollama", "cloud"}
+    assert spec.services["redis"].health == HealthCheck("redis")
+    assert spec.services["gateway"].health == HealthCheck("http", "/health/readiness")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ([], "expected a mapping with a 'services:' mapping"),
+        (spec_of({"a": {"command": []}}), "services.a.command: expected a non-empty list"),
+        (spec_of({"a": {"command": ["x"], "colour": 1}}), "unknown key(s) colour"),
+        (spec_of({"a": {"command": ["x"], "port": 80}}), "services.a.port: expected 'announce'"),
+        (
+            spec_of({"a": {"command": ["x"], "health": {"http": "health"}}}),
+            "services.a.health: expected one of",
+        ),
+        (
+            spec_of({"a": {"command": ["x"], "depends_on": ["b"]}}),
+            "depends_on names 'b', which is not a service; known: a",
+        ),
+        (
+            spec_of(
+                {
+                    "a": {"command": ["x"], "depends_on": ["b"]},
+                    "b": {"command": ["x"], "depends_on": ["a"]},
+                }
+            ),
+            "services a, b depend on each other in a cycle",
+        ),
+        (
+            spec_of({"a": {"command": ["x"], "proxy": "p"}}),
+            "no 'toxiproxy: <service>' names the proxy host",
+        ),
+        (spec_of({"a": {"command": ["x"]}}, gateway="gw"), "gateway: 'gw' is not a service"),
+        (
+            spec_of({"a": {"command": ["x"], "startup_timeout": 0}}),
+            "startup_timeout: expected seconds > 0, got 0",
+        ),
+    ],
+)
+def test_invalid_stack_files_name_file_key_and_fix(raw: object, message: str) -> None:
+    with pytest.raises(StackSpecError) as excinfo:
+        parse_stack_spec(raw, HERE)
+    assert str(excinfo.value).startswith(f"{HERE}: ")
+    assert message in str(excinfo.value)
+
+
+def test_yaml_errors_name_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "stack.yaml"
+    bad.write_text("services: [unclosed\n")
+    with pytest.raises(StackSpecError, match=r"stack\.yaml: not valid YAML"):
+        load_stack_spec(bad)
+
+
+def test_placeholders_fill_known_names_and_reject_unknown_ones() -> None:
+    values = {"port": "4000", "proxy_url:vllm-a": "http://127.0.0.1:5"}
+    text = "api_base: ${proxy_url:vllm-a}/v1 port=${port}"
+    assert render_placeholders(text, values, "t") == "api_base: http://127.0.0.1:5/v1 port=4000"
+    with pytest.raises(StackSpecError, match=r"t: unknown placeholder \$\{url:nope\}; known"):
+        render_placeholders("${url:nope}", values, "t")
+
+
+def test_reference_gateway_template_is_valid_yaml_once_rendered() -> None:
+    spec = load_stack_spec(REFERENCE_SPEC)
+    template = spec.services["gateway"].config_template
+    assert template is not None
+    names = ["vllm-a", "vllm-b", "ollama", "cloud", "redis"]
+    values = {f"proxy_url:{n}": "http://127.0.0.1:1" for n in names}
+    values.update({f"proxy_host:{n}": "127.0.0.1" for n in names})
+    values.update({f"proxy_port:{n}": "1" for n in names})
+    config = yaml.safe_load(render_placeholders(template.read_text(), values, str(template)))
+    assert {m["model_info"]["id"] for m in config["model_list"]} >= set(names) - {"redis"}
