@@ -201,7 +201,8 @@ async def collect_openai_stream(
     method: str = "POST",
 ) -> OpenAIStream:
     """Send one streaming request and read every event; a non-2xx answer has no events."""
-    async with aconnect_sse(client, method, url, json=json, headers=headers) as source:
+    # httpx-sse adds its Accept header to the dict it is given: always pass a fresh one.
+    async with aconnect_sse(client, method, url, json=json, headers=dict(headers or {})) as source:
         response = source.response
         result = OpenAIStream(response.status_code, response.headers)
         if response.status_code >= 300:
