@@ -45,18 +45,17 @@ import httpx
 
 from pytest_aistack.stack import docker_runs
 from pytest_aistack.stack.docker_engine import (
+    CONFIG_DIR,
     DOCKER_API_TIMEOUT,
     HOST,
-    REDIS_PORT,
-    SERVICE_PORT,
-    TOXIPROXY_API_PORT,
     DockerImages,
     DockerStackError,
     RyukMode,
     configure_testcontainers,
-    container_argv,
     docker_client,
     ensure_image,
+    network_placeholders,
+    plan_container,
     proxy_ports,
     redis_container,
     resolve_ryuk,
@@ -69,7 +68,6 @@ from pytest_aistack.stack.spec import (
     Stack,
     StackSpec,
     StackSpecError,
-    render_placeholders,
 )
 
 if TYPE_CHECKING:
@@ -80,7 +78,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DockerBackend", "DockerImages", "DockerStackError"]
 
-CONFIG_DIR = "/tmp"  # rendered config templates are copied here before a container starts
 LOG_TAIL_LINES = 40
 
 ChaosEngineChoice = Literal["auto", "embedded", "binary", "docker"]
@@ -278,72 +275,34 @@ class DockerBackend:
     def _prepare(self, service: ServiceSpec) -> _Running:
         from testcontainers.core.container import DockerContainer
 
-        is_toxiproxy = service.name == self.spec.toxiproxy
-        official_toxiproxy = is_toxiproxy and self._toxiproxy_image != self.images.services
-        port = TOXIPROXY_API_PORT if is_toxiproxy else SERVICE_PORT
-        values = self._placeholders(port)
-        where = f"{self.spec.path}: services.{service.name}"
+        plan = plan_container(
+            self.spec,
+            service,
+            self._placeholders(),
+            images=self.images,
+            official_toxiproxy=self._toxiproxy_image != self.images.services,
+        )
         container: DockerContainer
         if service.health.kind == "redis":
-            image = self.images.redis
-            container = redis_container(image, service.startup_timeout)
-        elif official_toxiproxy:
-            image = self._toxiproxy_image
-            container = DockerContainer(image)
+            container = redis_container(plan.image, service.startup_timeout)
         else:
-            image = self.images.services
-            container = DockerContainer(image)
-        if service.health.kind == "redis":
-            # The spec's redis command (its own flags), with our port and address.
-            values["redis_server"] = "redis-server"
-            port = REDIS_PORT
-            values["port"] = str(port)
-        if official_toxiproxy:
-            # The image's entrypoint is /toxiproxy; these are its flags (cmd/toxiproxy).
-            argv = ["-host=0.0.0.0", f"-port={port}"]
-        else:
-            if service.config_template is not None:
-                target = f"{CONFIG_DIR}/{service.name}.config{service.config_template.suffix}"
-                config = self._render_config(service, values, target)
-                container.with_copy_into_container(config.encode(), target)
-                values["config"] = target
-            rendered = [render_placeholders(a, values, f"{where}.command") for a in service.command]
-            argv = container_argv(rendered, port)
-            if service.health.kind == "redis" and "--protected-mode" not in argv:
-                # Listening on 0.0.0.0 without a password switches protected mode on in
-                # a stock redis-server (the official image compiles it off); the port is
-                # published on 127.0.0.1 only and the network is private.
-                argv += ["--protected-mode", "no"]
-        env = {
-            k: render_placeholders(v, values, f"{where}.env.{k}") for k, v in service.env.items()
-        }
-        container.with_command(argv)
-        container.with_envs(**env)
+            container = DockerContainer(plan.image)
+        if plan.config_path is not None and plan.config_text is not None:
+            container.with_copy_into_container(plan.config_text.encode(), plan.config_path)
+            # Kept beside the container logs: what the service actually ran with.
+            (self.log_dir / Path(plan.config_path).name).write_text(plan.config_text)
+        container.with_command(plan.argv)
+        container.with_envs(**plan.env)
         container.with_name(f"aistack-{self.run_id}-{service.name}")
         assert self._network is not None
         container.with_network(self._network).with_network_aliases(service.name)
-        published = [port]
-        if is_toxiproxy:
-            published += sorted(self._proxy_ports.values())
         # testcontainers' with_bind_ports takes a host *port*; the host *address* goes
         # in as docker-py's (ip,) form, which publishes on 127.0.0.1 with a free port.
         ports = cast("dict[str, Any]", container.ports)
-        for container_port in published:
+        for container_port in [plan.port, *plan.extra_ports]:
             ports[f"{container_port}/tcp"] = (HOST,)
         container.with_kwargs(labels={**self._labels, docker_runs.SERVICE: service.name})
-        return _Running(spec=service, container=container, image=image, port=port)
-
-    def _render_config(self, service: ServiceSpec, values: dict[str, str], target: str) -> str:
-        assert service.config_template is not None
-        where = f"{self.spec.path}: services.{service.name}.config_template"
-        try:
-            template = service.config_template.read_text()
-        except OSError as exc:
-            raise StackSpecError(f"{where}: {exc}") from None
-        rendered = render_placeholders(template, values, str(service.config_template))
-        # Kept beside the container logs: what the gateway actually ran with.
-        (self.log_dir / Path(target).name).write_text(rendered)
-        return rendered
+        return _Running(spec=service, container=container, image=plan.image, port=plan.port)
 
     def _start_container(self, running: _Running) -> str | None:
         try:
@@ -363,24 +322,16 @@ class DockerBackend:
             return self._exit_reason(running.spec.name) or f"port {running.port} not published"
         return None
 
-    def _placeholders(self, port: int) -> dict[str, str]:
+    def _placeholders(self) -> dict[str, str]:
         values = {
             "python": "python",
             "host": "0.0.0.0",
-            "port": str(port),
             "admin_token": self.admin_token.value,
             "master_key": self.master_key.value,
             "log_dir": CONFIG_DIR,
         }
-        toxiproxy = self.spec.toxiproxy
-        for name, running in self._running.items():
-            values[f"url:{name}"] = f"{running.scheme}://{name}:{running.port}"
-            values[f"port:{name}"] = str(running.port)
-            if name in self._proxies_created and toxiproxy is not None:
-                proxy_port = self._proxy_ports[name]
-                values[f"proxy_url:{name}"] = f"http://{toxiproxy}:{proxy_port}"
-                values[f"proxy_host:{name}"] = toxiproxy
-                values[f"proxy_port:{name}"] = str(proxy_port)
+        ports = {name: running.port for name, running in self._running.items()}
+        values.update(network_placeholders(self.spec, ports, self._proxies_created))
         return values
 
     def _check_dependencies_proxied(self, service: ServiceSpec) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import importlib
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from pytest_aistack.stack.spec import StackSpec
+from pytest_aistack.stack.spec import ServiceSpec, StackSpec, StackSpecError, render_placeholders
 
 if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
@@ -24,6 +24,7 @@ TOXIPROXY_API_PORT = 8474  # Toxiproxy's documented default API port
 REDIS_PORT = 6379
 PROXY_PORT_BASE = 20000  # proxy listeners inside the Toxiproxy container: 20000, 20001…
 DOCKER_API_TIMEOUT = 30  # seconds for any one call to the engine
+CONFIG_DIR = "/tmp"  # rendered config templates go here inside a container
 
 RyukMode = Literal["auto", "on", "off"]
 
@@ -157,3 +158,100 @@ def proxy_ports(spec: StackSpec) -> dict[str, int]:
     it can be published before the container starts)."""
     names = sorted(s.name for s in spec.services.values() if s.proxy is not None)
     return {name: PROXY_PORT_BASE + index for index, name in enumerate(names)}
+
+
+@dataclass(frozen=True)
+class ContainerPlan:
+    """What one service's container runs; shared by the backend and the compose file."""
+
+    image: str
+    argv: list[str]
+    env: dict[str, str]
+    port: int  # the service's own port inside the container
+    config_path: str | None = None  # where the rendered config template goes
+    config_text: str | None = None
+    toxiproxy: bool = False
+    official_toxiproxy: bool = False
+    extra_ports: list[int] = field(default_factory=list)  # the proxy listeners
+
+
+def plan_container(
+    spec: StackSpec,
+    service: ServiceSpec,
+    values: dict[str, str],
+    *,
+    images: DockerImages,
+    official_toxiproxy: bool,
+) -> ContainerPlan:
+    """Image, command, environment and port of ``service`` in a container.
+
+    ``values`` are the placeholders of the container world (``${url:NAME}`` by network
+    alias and so on); ``port``, ``redis_server`` and ``config`` are filled in here.
+    """
+    where = f"{spec.path}: services.{service.name}"
+    values = dict(values)
+    is_toxiproxy = service.name == spec.toxiproxy
+    official = is_toxiproxy and official_toxiproxy
+    extra_ports = sorted(proxy_ports(spec).values()) if is_toxiproxy else []
+    if service.health.kind == "redis":
+        image, port = images.redis, REDIS_PORT
+        values["redis_server"] = "redis-server"
+    elif official:
+        image, port = images.toxiproxy, TOXIPROXY_API_PORT
+    else:
+        image = images.services
+        port = TOXIPROXY_API_PORT if is_toxiproxy else SERVICE_PORT
+    values["port"] = str(port)
+    config_path = config_text = None
+    if official:
+        # The image's entrypoint is /toxiproxy; these are its flags (cmd/toxiproxy).
+        argv = ["-host=0.0.0.0", f"-port={port}"]
+    else:
+        if service.config_template is not None:
+            config_path = f"{CONFIG_DIR}/{service.name}.config{service.config_template.suffix}"
+            try:
+                template = service.config_template.read_text()
+            except OSError as exc:
+                raise StackSpecError(f"{where}.config_template: {exc}") from None
+            config_text = render_placeholders(template, values, str(service.config_template))
+            values["config"] = config_path
+        rendered = [render_placeholders(a, values, f"{where}.command") for a in service.command]
+        argv = container_argv(rendered, port)
+        if service.health.kind == "redis" and "--protected-mode" not in argv:
+            # Listening on 0.0.0.0 without a password switches protected mode on in a
+            # stock redis-server (the official image compiles it off); the port is
+            # published on 127.0.0.1 only and the network is private.
+            argv += ["--protected-mode", "no"]
+    env = {k: render_placeholders(v, values, f"{where}.env.{k}") for k, v in service.env.items()}
+    return ContainerPlan(
+        image=image,
+        argv=argv,
+        env=env,
+        port=port,
+        config_path=config_path,
+        config_text=config_text,
+        toxiproxy=is_toxiproxy,
+        official_toxiproxy=official,
+        extra_ports=extra_ports,
+    )
+
+
+def network_placeholders(
+    spec: StackSpec, ports: dict[str, int], proxied: set[str]
+) -> dict[str, str]:
+    """``${url:NAME}``, ``${proxy_url:NAME}``… of services reachable on the network.
+
+    ``ports``: service -> its port inside its container (those already planned);
+    ``proxied``: services whose Toxiproxy proxy exists.
+    """
+    values: dict[str, str] = {}
+    listen = proxy_ports(spec)
+    for name, port in ports.items():
+        scheme = "redis" if spec.services[name].health.kind == "redis" else "http"
+        values[f"url:{name}"] = f"{scheme}://{name}:{port}"
+        values[f"port:{name}"] = str(port)
+        if name in proxied and spec.toxiproxy is not None:
+            values[f"proxy_url:{name}"] = f"http://{spec.toxiproxy}:{listen[name]}"
+            values[f"proxy_host:{name}"] = spec.toxiproxy
+            values[f"proxy_port:{name}"] = str(listen[name])
+    return values
