@@ -16,7 +16,6 @@ paths agree on generated chunks).
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from dataclasses import dataclass
@@ -167,17 +166,17 @@ class ChunkInspector:
                 start = payload.index(needle) + len(needle) - len(encoded) + 1
                 end = start + len(encoded) - 2
                 prefix, suffix = payload[:start], payload[end:]
-                if self._verified(prefix, suffix, obj, key):
+                if self._verified(prefix, suffix, payload, key):
                     self._templates.append((prefix, suffix, len(prefix) + len(suffix)))
                     return
 
     @staticmethod
-    def _verified(prefix: bytes, suffix: bytes, obj: dict[str, Any], key: str) -> bool:
+    def _verified(prefix: bytes, suffix: bytes, payload: bytes, key: str) -> bool:
         try:
             probe = json.loads(prefix + b"x" + suffix)
         except ValueError:
             return False
-        expected = copy.deepcopy(obj)
+        expected = json.loads(payload)  # a fresh copy; cheaper than deepcopy
         holder, _ = _single_text_slot(expected["choices"][0])
         assert holder is not None
         holder[key] = "x"

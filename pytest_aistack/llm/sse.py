@@ -37,6 +37,36 @@ class SSEParser:
         self.overflow = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        # Fast path, exact: the usual read is one whole ``data: ...`` event with LF
+        # line ends and nothing pending — its only LFs are the two at the end.
+        if (
+            not self._partial
+            and not self._data
+            and not self._event
+            and not self._skip_lf
+            and chunk.startswith(b"data:")
+            and chunk.find(b"\n") == len(chunk) - 2
+            and chunk.endswith(b"\n\n")
+            and b"\r" not in chunk
+        ):
+            value = chunk[5:-2]
+            if len(value) > MAX_LINE_BYTES:
+                self.overflow = True
+            return [SSEEvent(value[1:] if value[:1] == b" " else value)]
+        if (
+            not self._partial
+            and not self._data
+            and not self._event
+            and not self._skip_lf
+            and chunk.endswith(b"\n\n")
+            and b"\r" not in chunk
+            and len(chunk) < MAX_LINE_BYTES
+        ):
+            # Several whole one-line ``data:`` events (a late read): same result as
+            # the general loop, without it.
+            parts = chunk[:-2].split(b"\n\n")
+            if all(p.startswith(b"data:") and b"\n" not in p for p in parts):
+                return [SSEEvent(p[6:] if p[5:6] == b" " else p[5:]) for p in parts]
         if self._skip_lf:
             # The previous chunk ended in CR: an LF right after it belongs to that CRLF.
             self._skip_lf = False

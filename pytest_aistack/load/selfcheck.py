@@ -15,7 +15,7 @@ from typing import Any
 
 from pytest_aistack.metrics.histogram import Histogram
 
-PERIOD_S = 0.05
+PERIOD_S = 0.01
 CPU_WINDOW_S = 1.0
 DEFAULT_MAX_LOOP_LAG_MS = 5.0
 DEFAULT_MAX_CPU_PERCENT = 90.0

@@ -71,6 +71,36 @@ class ChunkedDecoder:
 
     def feed(self, data: bytes) -> bytes:
         buffer = self._buffer + data if self._buffer else data
+        self._buffer = b""
+        head: list[bytes] = []
+        if self._state == self._SIZE:
+            # Fast path, exact: whole chunks back to back (the usual read) are cut out
+            # with find/slice; anything else (partial, last chunk, extensions, errors)
+            # is left to the state machine below.
+            pos = 0
+            size_all = len(buffer)
+            while True:
+                end = buffer.find(b"\r\n", pos, pos + 10)
+                if end < 0:
+                    break
+                try:
+                    size = int(buffer[pos:end], 16)
+                except ValueError:
+                    break
+                stop = end + 2 + size
+                if size <= 0 or stop + 2 > size_all or buffer[stop : stop + 2] != b"\r\n":
+                    break
+                head.append(buffer[end + 2 : stop])
+                pos = stop + 2
+            if pos == size_all:
+                return head[0] if len(head) == 1 else b"".join(head)
+            buffer = buffer[pos:]
+        tail = self._feed_slow(buffer)
+        if head:
+            return b"".join(head) + tail
+        return tail
+
+    def _feed_slow(self, buffer: bytes) -> bytes:
         out: list[bytes] = []
         pos = 0
         size = len(buffer)
