@@ -64,7 +64,7 @@ def run_burst(profile_file: Path, env: dict[str, str], report_dir: Path) -> list
     if not BURST_LOCUSTFILE.exists():
         return [f"burst: skipped ({BURST_LOCUSTFILE.relative_to(REPO)} not present)"]
     try:
-        from pytest_aistack.load import demo_burst  # type: ignore[attr-defined]
+        from pytest_aistack.load import demo_burst
     except ImportError:
         return ["burst: skipped (pytest_aistack.load.demo_burst not available yet)"]
     lines: list[str] = demo_burst(profile_file, env, report_dir)
