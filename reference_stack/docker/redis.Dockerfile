@@ -5,6 +5,7 @@
 # only published on 127.0.0.1), no persistence.
 ARG BASE=aistack-base:bookworm
 FROM ${BASE}
+LABEL io.pytest-aistack.image=redis
 USER redis
 EXPOSE 6379
 CMD ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--save", "", "--appendonly", "no"]
