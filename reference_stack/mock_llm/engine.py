@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import json
 import math
-import random
 import time
 from collections import deque
 from typing import Any
@@ -19,24 +17,18 @@ from typing import Any
 from .config import MockConfig, ProfileError, TimingProfile, parse_profile
 from .faults import NO_FAULTS, FaultError, FaultRegistry, Faults, parse_faults
 from .generation import (
-    EMBEDDINGS,
     GENERATION_PATHS,
     OLLAMA_CHAT,
     OLLAMA_GENERATE,
     BadRequest,
     GenerationRequest,
-    embeddings_body,
-    full_body,
-    make_format,
     parse_generation,
-    plan_output,
-    steps_for,
 )
 from .info import ADMIN_PATHS, READ_PATHS, admin_endpoint, read_endpoint, stats_json
-from .plan import CUT, DATA, HANG, Plan, Request
+from .plan import Plan, Request
+from .planning import JSON, generation_plan, json_bytes
 from .stats import LatenessHistogram, RequestRecord, Stats
 
-JSON = "application/json"
 KNOWN_PATHS = READ_PATHS | ADMIN_PATHS | set(GENERATION_PATHS)
 
 _ERROR_TYPES = {
@@ -48,10 +40,6 @@ _ERROR_TYPES = {
     413: "invalid_request_error",
     429: "rate_limit_error",
 }
-
-
-def json_bytes(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
 
 
 def error_body(
@@ -112,8 +100,7 @@ class Engine:
         """True when no generation request is in flight (waiting up to ``within_s``)."""
         if self.in_flight == 0:
             return True
-        if self._idle is None:
-            self._idle = asyncio.Event()
+        self._idle = asyncio.Event()  # fresh: an earlier "idle" must not count now
         try:
             await asyncio.wait_for(self._idle.wait(), within_s)
         except TimeoutError:
@@ -338,7 +325,17 @@ class Engine:
                 retry_after=self.config.retry_after_s,
             )
         t0 = time.monotonic()
-        plan = self._generation_plan(req, parsed, profile, faults, request_id, t0, record)
+        plan = generation_plan(
+            parsed,
+            profile,
+            faults,
+            t0=t0,
+            request_id=request_id,
+            completion_id=f"mock{self._request_counter}",
+            base_headers=self._base_headers,
+            embedding_dim=self.config.embedding_dim,
+            record=record,
+        )
         plan.headers_at = max(plan.headers_at, headers_at)
         plan.record = record
         plan.stats = self.stats
@@ -364,97 +361,6 @@ class Engine:
                 raise FaultError("mock_fault must be a string in the x-mock-fault grammar")
             return parse_faults(parsed.fault)
         return self.faults.pick(req.path) or NO_FAULTS
-
-    def _generation_plan(
-        self,
-        req: Request,
-        parsed: GenerationRequest,
-        profile: TimingProfile,
-        faults: Faults,
-        request_id: str,
-        t0: float,
-        record: RequestRecord,
-    ) -> Plan:
-        headers = [*self._base_headers, ("x-request-id", request_id)]
-        seed = profile.seed if profile.seed is not None else 0
-        rng = random.Random(f"{seed}/{request_id}")
-        if req.path == EMBEDDINGS:
-            body = json_bytes(embeddings_body(parsed, self.config.embedding_dim))
-            deadline = t0 + (profile.ttft_ms / 1000.0)
-            return self._body_plan(headers, body, deadline, faults, 0)
-        now_wall = time.time()
-        created_at = (
-            datetime.datetime.fromtimestamp(now_wall, datetime.UTC)
-            .isoformat(timespec="microseconds")
-            .replace("+00:00", "Z")
-        )
-        completion_id = f"mock{self._request_counter}"
-        fmt = make_format(parsed, completion_id, int(now_wall), created_at)
-        gen = plan_output(parsed, profile, rng, fmt, faults)
-        record.tokens_planned = gen.tokens
-        error_message = faults.message or "injected fault: in-band error"
-        if parsed.stream:
-            steps = steps_for(t0, gen, profile, rng, faults, parsed.prompt_tokens, error_message)
-            return Plan(
-                200,
-                [("content-type", fmt.media_type), ("cache-control", "no-cache"), *headers],
-                steps=steps,
-                planned_outcome=gen.outcome,
-            )
-        # Non-stream: the whole body leaves when the last token would have.
-        last = t0
-        for deadline, _payload, _tokens, action in steps_for(
-            t0, gen, profile, rng, faults, parsed.prompt_tokens, error_message
-        ):
-            if action == HANG:
-                last = math.inf  # a stall forever before the end: the answer never comes
-                break
-            if action == CUT:
-                break
-            last = deadline
-        body = full_body(gen, profile, parsed.prompt_tokens)
-        if faults.inband_error_at is not None:
-            error = {"message": error_message, "type": "server_error", "param": None, "code": 500}
-            body = json_bytes({"error": error})
-        return self._body_plan(headers, body, last, faults, gen.tokens)
-
-    def _body_plan(
-        self,
-        headers: list[tuple[str, str]],
-        body: bytes,
-        deadline: float,
-        faults: Faults,
-        tokens: int,
-    ) -> Plan:
-        """A non-stream answer at ``deadline``; stream faults corrupt or cut the body."""
-        headers = [("content-type", JSON), *headers]
-        if faults.cut_after is not None:
-            # Content-Length promises the whole body; half of it arrives, then the close.
-            steps = iter([(deadline, body[: len(body) // 2], 0, DATA), (deadline, b"", 0, CUT)])
-            return Plan(
-                200,
-                headers,
-                steps=steps,
-                content_length=len(body),
-                headers_at=deadline,
-                planned_outcome="cut",
-            )
-        outcome = "completed"
-        if faults.truncate_after is not None:
-            body, outcome = body[: len(body) // 2], "truncated"
-        elif faults.malformed_at is not None:
-            body, outcome = body[: len(body) // 2] + b"\n", "malformed"
-        elif faults.inband_error_at is not None:
-            outcome = "inband_error"
-        steps = iter([(deadline, body, tokens if outcome == "completed" else 0, DATA)])
-        return Plan(
-            200,
-            headers,
-            steps=steps,
-            content_length=len(body),
-            headers_at=deadline,
-            planned_outcome=outcome,
-        )
 
 
 def _retry_after(seconds: float) -> str:
