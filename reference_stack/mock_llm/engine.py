@@ -233,6 +233,7 @@ class Engine:
         )
         self.stats.add_record(record)
         id_header = [("x-request-id", request_id)]
+        from_header = "x-request-id" in req.headers
 
         def fail(
             status: int,
@@ -265,6 +266,12 @@ class Engine:
             body = json.loads(req.body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             return fail(400, f"request body is not valid JSON: {exc}")
+        body_id = body.get("mock_request_id") if isinstance(body, dict) else None
+        if isinstance(body_id, str) and body_id and not from_header:
+            # Gateways (LiteLLM) forward unknown body fields but not client headers.
+            self.stats.rename_record(request_id, body_id)
+            request_id = body_id
+            id_header[0] = ("x-request-id", request_id)
         try:
             parsed = parse_generation(req.path, body)
         except BadRequest as exc:

@@ -63,6 +63,12 @@ class Stats:
             records.popitem(last=False)
             self.dropped += 1
 
+    def rename_record(self, old_id: str, new_id: str) -> None:
+        record = self.records.pop(old_id, None)
+        if record is not None:
+            record.request_id = new_id
+            self.add_record(record)
+
     @property
     def requests_total(self) -> int:
         return sum(sum(by_status.values()) for by_status in self.endpoints.values())

@@ -223,3 +223,18 @@ def test_keep_alive_serves_many_requests_on_one_connection(client: httpx.Client)
     for _ in range(5):
         assert client.post("/v1/chat/completions", json={**CHAT, "stream": True}).is_success
     assert client.get("/healthz").is_success
+
+
+def test_request_id_from_the_body_when_no_header(client: httpx.Client, mock: MockServer) -> None:
+    response = client.post("/v1/chat/completions", json={**CHAT, "mock_request_id": "via-body"})
+    assert response.headers["x-request-id"] == "via-body"
+    both = client.post(
+        "/v1/chat/completions",
+        json={**CHAT, "mock_request_id": "ignored"},
+        headers={"x-request-id": "header-wins"},
+    )
+    assert both.headers["x-request-id"] == "header-wins"
+    requests = mock.stats()["requests"]
+    assert requests["via-body"]["outcome"] == "completed"
+    assert "header-wins" in requests
+    assert "ignored" not in requests
