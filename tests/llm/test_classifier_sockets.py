@@ -87,3 +87,13 @@ async def test_closed_port_is_refused() -> None:
         record = await llm.chat("hi", model="m")
     assert record.outcome is Outcome.REFUSED
     assert record.headers_ns is None
+
+
+@pytest.mark.asyncio
+async def test_non_streamed_json_answer(replay: ReplayServer) -> None:
+    async with LLMClient(replay.url("ok_nonstream"), timeouts=FAST) as llm:
+        record = await llm.chat("hi", model="mock-small", stream=False)
+    assert record.outcome is Outcome.OK
+    assert record.text == "Hello from a non-streamed answer."
+    assert definitions.output_tokens(record) == (7, False)
+    assert definitions.ttft_ns(record) is None

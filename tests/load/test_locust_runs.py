@@ -172,3 +172,29 @@ def test_unreachable_host_fails_with_every_request_refused(run_locust: RunLocust
     result = run.result
     assert result.requests > 0
     assert result.outcomes["refused"] == result.requests
+
+
+@pytest.mark.parametrize(
+    ("locustfile", "args", "users_max"),
+    [
+        (
+            LOCUSTFILES / "ramp.py",
+            ["--shape-users", "1", "--step-users", "2", "--step-every", "1",
+             "--shape-duration", "3"],
+            5,
+        ),
+        (
+            TEST_LOCUSTFILES / "spike.py",
+            ["--shape-users", "1", "--spike-multiplier", "4", "--spike-every", "1.5",
+             "--spike-for", "1", "--shape-duration", "3"],
+            4,
+        ),
+    ],
+    ids=["step", "spike"],
+)  # fmt: skip
+def test_shapes_reach_their_user_counts(
+    run_locust: RunLocust, mock_url: str, locustfile: Path, args: list[str], users_max: int
+) -> None:
+    run = run_locust(locustfile, host=mock_url, args=[*args, "--llm-max-tokens", "4"])
+    assert run.result.data["run"]["users_max"] == users_max
+    assert run.result.outcomes["ok"] > 0
