@@ -17,6 +17,7 @@ help:
 	@echo "make test   - set up .venv and run lint, type check and the whole suite"
 	@echo "make lint   - ruff"
 	@echo "make bench  - every benchmark under benchmarks/"
+	@echo "make soak-resilience - the resilience scenarios 10 times in a row, failure count"
 	@echo "make test-docker - the resilience scenarios on the docker backend (builds images, starts dockerd as root)"
 	@echo "make nightly     - the nightly job locally: strict resilience suite + burst SLO gate on docker, Markdown summary"
 
@@ -55,6 +56,21 @@ nightly: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m pytest_aistack.demo
+
+# The resilience scenarios SOAK_RUNS times in a row, each run with a fresh stack; prints
+# how many runs failed and exits non-zero if any did. Logs: $(RESULTS)/soak/run-N.log.
+SOAK_RUNS ?= 10
+soak-resilience: $(STAMP)
+	@mkdir -p $(RESULTS)/soak
+	@failed=0; for i in $$(seq 1 $(SOAK_RUNS)); do \
+	  start=$$(date +%s); \
+	  if $(BIN)/pytest scenarios -m resilience -q -p no:cacheprovider \
+	      --aistack-report-dir=$(RESULTS)/soak/run-$$i $(PYTEST_ARGS) > $(RESULTS)/soak/run-$$i.log 2>&1; \
+	  then echo "run $$i: ok ($$(( $$(date +%s) - start )) s)"; \
+	  else failed=$$((failed + 1)); echo "run $$i: FAILED ($(RESULTS)/soak/run-$$i.log)"; fi; \
+	done; \
+	echo "soak-resilience: $$failed of $(SOAK_RUNS) runs failed"; \
+	test $$failed -eq 0
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
