@@ -249,6 +249,7 @@ class Engine:
             record.status = status
             record.outcome = "http_error"
             plan.record = record
+            plan.stats = self.stats
             return plan
 
         state = self.state
@@ -312,6 +313,7 @@ class Engine:
         except asyncio.CancelledError:
             record.outcome = "client_disconnected"  # gone while queued for a slot
             record.finished_at = time.time()
+            self.stats.seal(record)
             raise
         if rejection is not None:
             self.stats.rejected[rejection] += 1

@@ -114,7 +114,7 @@ def admin_endpoint(engine: Engine, req: Request) -> Plan:
 
 def stats_json(engine: Engine, include_requests: bool = True) -> dict[str, Any]:
     stats = engine.stats
-    active = sum(1 for r in stats.records.values() if r.outcome == "in_progress" and r.stream)
+    active = stats.active_streams()
     result: dict[str, Any] = {
         "name": engine.config.name,
         "models": list(engine.config.models),
@@ -132,7 +132,7 @@ def stats_json(engine: Engine, include_requests: bool = True) -> dict[str, Any]:
         "timer_lateness": engine.lateness.as_json(),
     }
     if include_requests:
-        result["requests"] = {rid: r.as_json() for rid, r in stats.records.items()}
+        result["requests"] = stats.records_json()
     result["requests_dropped"] = stats.dropped
     return result
 

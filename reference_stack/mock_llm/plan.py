@@ -101,5 +101,7 @@ class Plan:
         if self.record is not None:
             self.record.outcome = final
             self.record.finished_at = time.time()
+            if self.stats is not None:
+                self.stats.seal(self.record)
         if self.on_finish is not None:
             self.on_finish(self, final)

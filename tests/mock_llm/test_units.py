@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import random
 
@@ -11,6 +12,7 @@ from reference_stack.mock_llm.config import OutputLength, ProfileError, TimingPr
 from reference_stack.mock_llm.content import OpenAIChatFormat
 from reference_stack.mock_llm.faults import NO_FAULTS, FaultError, FaultRegistry, parse_faults
 from reference_stack.mock_llm.plan import CUT, DATA, HANG
+from reference_stack.mock_llm.stats import RequestRecord, Stats
 from reference_stack.mock_llm.steps import planned_outcome, stream_steps
 
 
@@ -115,3 +117,36 @@ def test_admin_registry_counts_down() -> None:
     assert [registry.pick("/v1/chat/completions") is not None for _ in range(3)] == [
         True, True, False,
     ]  # fmt: skip
+
+
+def make_record(request_id: str) -> RequestRecord:
+    return RequestRecord(request_id, "b", "POST /v1/chat/completions", "m", True, 200,
+                         "in_progress", None, 1, 0, 0.0)  # fmt: skip
+
+
+def test_records_are_bounded_and_keep_the_latest_of_a_repeated_id() -> None:
+    stats = Stats("b", max_records=3)
+    for request_id in ["a", "b", "a", "c", "d"]:
+        stats.add_record(make_record(request_id))
+    assert list(stats.records) == ["a", "c", "d"]
+    assert stats.dropped == 1  # "b"; the first "a" was replaced, not dropped
+    for _ in range(5000):  # the same id forever must not grow memory
+        stats.add_record(make_record("same"))
+    assert len(stats._order) < 2 * 3 + 1024 + 2
+    assert len(stats.records) == 3
+
+
+def test_sealed_records_are_untracked_by_the_gc_and_report_the_same() -> None:
+    stats = Stats("b", max_records=10)
+    record = make_record("r")
+    stats.add_record(record)
+    record.outcome = "completed"
+    before = stats.records_json()["r"]
+    stats.seal(record)
+    sealed = stats.records["r"]
+    assert isinstance(sealed, tuple)
+    gc.collect()
+    assert not gc.is_tracked(sealed)
+    assert stats.records_json()["r"] == before
+    assert before["outcome"] == "completed"
+    assert "request_id" not in before
