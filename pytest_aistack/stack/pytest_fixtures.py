@@ -20,18 +20,23 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def aistack_stack(aistack_settings: Settings, pytestconfig: pytest.Config) -> Iterator[AIStack]:
+    from pytest_aistack.stack.external import ExternalStackError
     from pytest_aistack.stack.factory import make_backend
     from pytest_aistack.stack.handle import AIStack
+    from pytest_aistack.stack.health import HealthTimeout
     from pytest_aistack.stack.local import StackStartError
     from pytest_aistack.stack.profile import ProfileError
+    from pytest_aistack.stack.spec import StackSpecError
 
     try:
         backend, profile = make_backend(aistack_settings)
-    except ProfileError as exc:
+    except (ProfileError, StackSpecError) as exc:
         raise pytest.UsageError(str(exc)) from None
     try:
         stack = backend.up()
-    except StackStartError as exc:
+    except (StackStartError, ExternalStackError, HealthTimeout) as exc:
+        # A stack that cannot start is every test's failure, said once, without a
+        # traceback through our internals; the message carries the service's log tail.
         pytest.fail(str(exc), pytrace=False)
     try:
         yield AIStack(stack, profile)
