@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import gevent
 from gevent import socket as gsocket
 
 from pytest_aistack.llm.stream import StreamRecorder, StreamTimeouts
@@ -228,36 +229,96 @@ class Connection:
         return reader.answered, reader.end_ns
 
 
+class _DeadlinePassed(Exception):
+    """Thrown into the reading greenlet by its :class:`_Watchdog`."""
+
+
+class _Watchdog:
+    """One timer per response instead of one per ``recv``.
+
+    A socket timeout would start and cancel a timer on every read (dozens per
+    stream). This timer is armed at the recorder's read deadline; when it fires and
+    the deadline has moved on (content arrived meanwhile) it re-arms, otherwise it
+    throws :class:`_DeadlinePassed` into the reading greenlet — the mechanism
+    ``gevent.Timeout`` uses (gevent/timeout.py: ``timer.start(greenlet.throw, ...)``).
+    """
+
+    __slots__ = ("_armed_ns", "_greenlet", "_loop", "_recorder", "_timer")
+
+    def __init__(self, recorder: StreamRecorder) -> None:
+        self._recorder = recorder
+        self._greenlet = gevent.getcurrent()
+        self._loop = gevent.get_hub().loop
+        self._timer: Any = None
+        self._armed_ns = 0
+        self._arm()
+
+    def _arm(self) -> None:
+        self._armed_ns = self._recorder.read_deadline_ns()
+        remaining = (self._armed_ns - time.monotonic_ns()) / 1e9
+        self._timer = self._loop.timer(max(remaining, 0.0))
+        self._timer.start(self._fire)
+
+    def tighten(self) -> None:
+        """After progress: the deadline can move *earlier* (first-token deadline ->
+        idle deadline); a later one is picked up when the timer fires."""
+        if self._recorder.read_deadline_ns() < self._armed_ns:
+            self.cancel()
+            self._arm()
+
+    def _fire(self) -> None:
+        self._timer.close()
+        if self._recorder.read_deadline_ns() > time.monotonic_ns():
+            self._arm()
+        else:
+            self._timer = None
+            self._greenlet.throw(_DeadlinePassed)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer.close()
+            self._timer = None
+
+
 class _ResponseReader:
     """Reads one response from ``sock`` into ``recorder``; every recv has a deadline."""
 
-    __slots__ = ("answered", "end_ns", "recorder", "sock")
+    __slots__ = ("answered", "end_ns", "recorder", "sock", "watchdog")
 
     def __init__(self, sock: Any, recorder: StreamRecorder) -> None:
         self.sock = sock
         self.recorder = recorder
         self.answered = False
         self.end_ns = 0
+        self.watchdog: _Watchdog | None = None
 
     def _recv(self) -> bytes | None:
         """The next bytes; b"" at EOF; None when the read deadline passed (decided)."""
-        recorder = self.recorder
-        remaining = (recorder.read_deadline_ns() - time.monotonic_ns()) / 1e9
-        if remaining > 0:
-            self.sock.settimeout(remaining)
-            try:
-                data: bytes = self.sock.recv(_RECV_BYTES)
-            except (TimeoutError, gsocket.timeout):
-                pass
-            else:
-                self.end_ns = time.monotonic_ns()
-                return data
+        try:
+            data: bytes = self.sock.recv(_RECV_BYTES)
+        except _DeadlinePassed:
+            self.end_ns = time.monotonic_ns()
+            self.recorder.deadline_passed(self.end_ns)
+            return None
         self.end_ns = time.monotonic_ns()
-        recorder.deadline_passed(self.end_ns)
-        return None
+        return data
 
     def read(self) -> bool:
         """Returns whether the connection can be reused."""
+        self.sock.settimeout(None)  # the watchdog bounds every read instead
+        watchdog = self.watchdog = _Watchdog(self.recorder)
+        try:
+            keep, body = self._read()
+        finally:
+            watchdog.cancel()
+        if keep and body is not None and not body.complete:
+            # [DONE] or a decided outcome: the rest (usually just the terminating
+            # chunk) is read briefly so the connection can be reused.
+            return self._drain(body)
+        return keep
+
+    def _read(self) -> tuple[bool, _Body | None]:
         recorder = self.recorder
         head = b""
         while True:
@@ -266,13 +327,13 @@ class _ResponseReader:
             except OSError as exc:
                 self.end_ns = time.monotonic_ns()
                 recorder.transport_error(repr(exc), self.end_ns, connected=True)
-                return False
+                return False, None
             if data is None:
-                return False
+                return False, None
             if not data:
                 where = "inside the response headers" if head else "before any response byte"
                 recorder.transport_error(f"connection closed {where}", self.end_ns, connected=True)
-                return False
+                return False, None
             if not head:
                 self.answered = True
                 recorder.first_byte_ns = self.end_ns
@@ -297,14 +358,16 @@ class _ResponseReader:
         payload = body.feed(head[end + 4 :])
         if payload:
             recorder.on_bytes(payload, self.end_ns)
+        assert self.watchdog is not None
+        self.watchdog.tighten()
         while not body.complete and not recorder.finished_reading:
             try:
                 data = self._recv()
             except OSError as exc:
                 recorder.transport_error(repr(exc), self.end_ns, connected=True)
-                return False
+                return False, None
             if data is None:
-                return False
+                return False, None
             if not data:
                 if not isinstance(body, _CloseBody):
                     recorder.transport_error(
@@ -312,15 +375,12 @@ class _ResponseReader:
                         self.end_ns,
                         connected=True,
                     )
-                return False
+                return False, None
             payload = body.feed(data)
             if payload:
                 recorder.on_bytes(payload, self.end_ns)
-        if not body.complete:
-            # [DONE] or a decided outcome: the rest (usually just the terminating
-            # chunk) is read briefly so the connection can be reused.
-            return keep_alive and self._drain(body)
-        return keep_alive
+                self.watchdog.tighten()
+        return keep_alive, body
 
     def _drain(self, body: _Body) -> bool:
         deadline = time.monotonic() + _DRAIN_AFTER_DONE_S

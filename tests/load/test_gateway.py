@@ -18,6 +18,8 @@ def test_burst_through_the_gateway(run_locust: RunLocust, aistack_stack: Any) ->
         LOCUSTFILES / "burst.py",
         host=aistack_stack.gateway_url,
         env={"AISTACK_API_KEY": aistack_stack.stack.gateway_key.value},
+        # Latency on a shared machine is not this test's business; the gate is.
+        slo="error_rate<=0.01",
         args=[
             "--llm-model", aistack_stack.profile.primary_group,
             "--shape-users", "2", "--burst-multiplier", "2", "--burst-at", "1",

@@ -74,6 +74,24 @@ def test_gevent_transport_classifies_every_recording(replay: ReplayServer) -> No
             manifest[name]["outcome"],
             manifest[name]["content_events"],
         ), line
+        if line["outcome"] == "stall":
+            # Declared at the idle deadline (0.3 s) after the last content, not at
+            # the later first-token deadline (2 s); pings kept arriving meanwhile.
+            assert 0.3 <= line["silent_s"] < 1.5, line
+
+
+def test_gevent_transport_times_out_a_silent_server(replay: ReplayServer) -> None:
+    done = subprocess.run(
+        [sys.executable, str(PROBE), replay.url("silent")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for line in map(json.loads, done.stdout.splitlines()):
+        assert line["outcome"] == "timeout", line
+        assert "no response headers within 2 s" in line["error"]
 
 
 def test_gevent_transport_reuses_connections_and_counts_tokens(mock_url: str) -> None:

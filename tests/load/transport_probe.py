@@ -35,6 +35,7 @@ for url in sys.argv[1:]:
                     "tokens": record.usage_output_tokens,
                     "error": record.error,
                     "kept_alive": connection.sock is not None,
+                    "silent_s": (record.end_ns - (record.content_ns or [record.sent_ns])[-1]) / 1e9,
                 }
             ),
             flush=True,
