@@ -94,6 +94,7 @@ class HttpConnection(asyncio.Protocol):
         self.closed = False
         self.keep_alive = True
         self.head_only = False
+        self.http11 = True
         self.plan: Plan | None = None
         self.task: asyncio.Task[None] | None = None
         self.steps: Any = None
@@ -154,7 +155,11 @@ class HttpConnection(asyncio.Protocol):
             return
         path, _, query = target.partition("?")
         if "chunked" in headers.get("transfer-encoding", "").lower():
-            decoded = _decode_chunked(buf, end + 4, self.engine.config.max_body_bytes)
+            try:
+                decoded = _decode_chunked(buf, end + 4, self.engine.config.max_body_bytes)
+            except ValueError:
+                self._reply_and_close(400, b'{"error":{"message":"malformed chunked body"}}')
+                return
             if decoded is None:
                 return  # incomplete
             body, consumed = decoded
@@ -186,6 +191,7 @@ class HttpConnection(asyncio.Protocol):
             "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
         )
         self.head_only = method == "HEAD"
+        self.http11 = version == "HTTP/1.1"
         self.busy = True
         self.task = self.server.loop.create_task(
             self._serve(Request(method, path, query, headers, body))
@@ -235,10 +241,13 @@ class HttpConnection(asyncio.Protocol):
         assert transport is not None
         lines = [f"HTTP/1.1 {plan.status} {_REASONS.get(plan.status, 'Unknown')}"]
         lines += [f"{name}: {value}" for name, value in plan.headers]
-        self.chunked = plan.content_length is None
+        # HTTP/1.0 has no chunked encoding: a stream then ends by closing the connection.
+        self.chunked = plan.content_length is None and self.http11
+        if plan.content_length is None and not self.http11:
+            self.keep_alive = False
         if self.chunked:
             lines.append("transfer-encoding: chunked")
-        else:
+        elif plan.content_length is not None:
             lines.append(f"content-length: {plan.content_length}")
         if not self.keep_alive:
             lines.append("connection: close")

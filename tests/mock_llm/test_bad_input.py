@@ -131,3 +131,45 @@ def test_profile_header_and_body_field_set_the_timing(mock: MockServer) -> None:
     from_body = raw_request(mock.url, "/v1/chat/completions", body)
     assert len(from_body.content_times()) == 3
     assert from_body.content_times()[0] >= 0.2
+
+
+def send_raw(mock: MockServer, data: bytes, read_s: float = 5.0) -> bytes:
+    host, port = mock.url.removeprefix("http://").rsplit(":", 1)
+    received = b""
+    with socket.create_connection((host, int(port)), timeout=read_s) as sock:
+        sock.sendall(data)
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def test_chunked_request_body_and_http10_stream(mock: MockServer) -> None:
+    body = b'{"model": "qwen", "stream": true, "messages": []}'
+    half = len(body) // 2
+    chunked = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n"
+        b"connection: close\r\n\r\n"
+        + b"%x\r\n%b\r\n%x\r\n%b\r\n0\r\n\r\n"
+        % (half, body[:half], len(body) - half, body[half:])
+    )
+    reply = send_raw(mock, chunked)
+    assert reply.startswith(b"HTTP/1.1 200 ")
+    assert b"transfer-encoding: chunked" in reply
+    assert reply.endswith(b"data: [DONE]\n\n\r\n0\r\n\r\n")
+    # HTTP/1.0 knows no chunked encoding: the stream is raw and ends with the close.
+    http10 = b"POST /v1/chat/completions HTTP/1.0\r\ncontent-length: %d\r\n\r\n%b" % (
+        len(body),
+        body,
+    )
+    reply10 = send_raw(mock, http10)
+    head, _, rest = reply10.partition(b"\r\n\r\n")
+    assert b"transfer-encoding" not in head
+    assert b"connection: close" in head
+    assert rest.startswith(b"data: ")
+    assert rest.endswith(b"data: [DONE]\n\n")
+
+
+def test_malformed_chunked_body_is_400(mock: MockServer, client: httpx.Client) -> None:
+    bad = b"POST /v1/chat/completions HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n"
+    assert send_raw(mock, bad).startswith(b"HTTP/1.1 400 ")
+    assert_still_serving(client)
