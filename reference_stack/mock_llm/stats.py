@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 
@@ -25,12 +25,16 @@ class RequestRecord:
     first_token_at: float | None = None
     finished_at: float | None = None
 
+    def as_tuple(self) -> tuple[Any, ...]:
+        # Not dataclasses.astuple: that deep-copies field by field, ~10x slower.
+        return tuple(getattr(self, name) for name in RECORD_FIELDS)
+
     def as_json(self) -> dict[str, Any]:
-        return record_json(astuple(self))
+        return record_json(self.as_tuple())
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(RequestRecord))
-SealedRecord = tuple[Any, ...]  # a finished RequestRecord, as astuple() gives it
+SealedRecord = tuple[Any, ...]  # a finished RequestRecord, as as_tuple() gives it
 
 
 def record_json(values: SealedRecord) -> dict[str, Any]:
@@ -93,7 +97,7 @@ class Stats:
     def seal(self, record: RequestRecord) -> None:
         """The request ended: keep its record as a GC-untracked tuple."""
         if self.records.get(record.request_id) is record:
-            self.records[record.request_id] = astuple(record)
+            self.records[record.request_id] = record.as_tuple()
 
     def rename_record(self, old_id: str, new_id: str) -> None:
         record = self.records.pop(old_id, None)
