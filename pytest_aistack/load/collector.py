@@ -85,9 +85,19 @@ class LLMCollector:
     # -- lifecycle ------------------------------------------------------------------
 
     def on_test_start(self, **_: Any) -> None:
+        runner = self.environment.runner
+        if isinstance(runner, WorkerRunner) and self.environment.parsed_options is not None:
+            # Locust copied the master's custom options into ours just before this
+            # event: the master's --slo, --llm-model, timeouts... apply on every worker.
+            try:
+                opts = llm_options.resolve(self.environment.parsed_options)
+            except llm_options.OptionError as exc:
+                logger.error("pytest-aistack: options from the master: %s", exc)
+            else:
+                self.options = opts if opts.slo else _class_slo(self.environment, opts)
+                self.metrics.slo = self.options.slo
         if self.started_at is None:
             self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        runner = self.environment.runner
         if not isinstance(runner, MasterRunner) and not self.selfcheck.running:
             self._greenlets.append(gevent.spawn(self.selfcheck.run))
         if not isinstance(runner, WorkerRunner) and len(self._greenlets) < 2:
