@@ -45,28 +45,28 @@ def run(args: argparse.Namespace) -> int:
     import secrets
     import sys
 
-    from .config import MockConfig, OutputLength, ProfileError, TimingProfile
+    from .config import MockConfig, ProfileError, TimingProfile
     from .runner import serve
 
     token = args.admin_token or os.environ.get(TOKEN_ENV) or secrets.token_hex(16)
+    # Flag name -> profile key; validated one by one so an error names the flag.
+    timing_flags = {
+        "--ttft-ms": ("ttft_ms", args.ttft_ms),
+        "--itl-ms": ("itl_ms", args.itl_ms),
+        "--jitter-ms": ("jitter_ms", args.jitter_ms),
+        "--jitter-dist": ("jitter", args.jitter_dist),
+        "--output-tokens": ("output_tokens", args.output_tokens),
+        "--prefill-us-per-token": ("prefill_us_per_token", args.prefill_us_per_token),
+        "--seed": ("seed", args.seed),
+    }
+    timing = TimingProfile()
+    for flag, (key, value) in timing_flags.items():
+        try:
+            timing = timing.with_overrides({key: value})
+        except ProfileError as exc:
+            print(f"aistack mock-llm: {flag}: {exc}", file=sys.stderr)
+            return 2
     try:
-        timing = TimingProfile(
-            ttft_ms=args.ttft_ms,
-            itl_ms=args.itl_ms,
-            jitter_ms=args.jitter_ms,
-            jitter=args.jitter_dist,
-            output_tokens=OutputLength.parse(args.output_tokens),
-            prefill_us_per_token=args.prefill_us_per_token,
-            seed=args.seed,
-        )
-        timing.with_overrides(
-            {
-                "ttft_ms": args.ttft_ms,
-                "itl_ms": args.itl_ms,
-                "jitter_ms": args.jitter_ms,
-                "prefill_us_per_token": args.prefill_us_per_token,
-            }
-        )
         config = MockConfig(
             name=args.name,
             models=tuple(args.models or ["mock-model"]),
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             embedding_dim=args.embedding_dim,
             max_recorded_requests=args.max_recorded_requests,
         )
-    except (ProfileError, ValueError) as exc:
+    except ValueError as exc:
         print(f"aistack mock-llm: {exc}", file=sys.stderr)
         return 2
     return serve(config, args.host, args.port, loop=args.loop)

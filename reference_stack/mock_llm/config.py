@@ -178,12 +178,14 @@ class MockConfig:
 
     def __post_init__(self) -> None:
         if not self.models:
-            raise ValueError("MockConfig.models is empty; serve at least one model name")
-        for key in ("max_concurrency", "queue_depth", "max_recorded_requests"):
-            if getattr(self, key) < 0:
-                raise ValueError(f"MockConfig.{key}={getattr(self, key)} must be >= 0")
-        for key in ("queue_timeout_s", "retry_after_s", "warmup_s", "drain_timeout_s"):
-            if getattr(self, key) < 0:
-                raise ValueError(f"MockConfig.{key}={getattr(self, key)} must be >= 0")
-        if self.embedding_dim < 1 or self.max_body_bytes < 1:
-            raise ValueError("MockConfig.embedding_dim and max_body_bytes must be >= 1")
+            raise ValueError("models is empty; serve at least one model name (CLI: --model NAME)")
+        minimums = {
+            "max_concurrency": 0, "queue_depth": 0, "max_recorded_requests": 0,
+            "queue_timeout_s": 0, "retry_after_s": 0, "warmup_s": 0, "drain_timeout_s": 0,
+            "embedding_dim": 1, "max_body_bytes": 1,
+        }  # fmt: skip
+        for key, minimum in minimums.items():
+            value = getattr(self, key)
+            if value < minimum:
+                flag = "--" + key.replace("_", "-")
+                raise ValueError(f"{key}={value!r} must be >= {minimum} (CLI: {flag})")
