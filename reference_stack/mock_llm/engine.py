@@ -185,9 +185,14 @@ class Engine:
         self.stats.count(self.endpoint_key(req.method, req.path), 413)
         return plan
 
-    def stats_json(self, include_requests: bool = True) -> dict[str, Any]:
+    def stats_json(
+        self,
+        include_requests: bool = True,
+        request_ids: list[str] | None = None,
+        last: int | None = None,
+    ) -> dict[str, Any]:
         """The ``GET /admin/stats`` document (docs/mock_llm.md)."""
-        return stats_json(self, include_requests)
+        return stats_json(self, include_requests, request_ids, last)
 
     # simple answers ------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import hmac
 import json
 import os
 import time
+import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from .faults import FaultError
@@ -88,9 +89,7 @@ def admin_endpoint(engine: Engine, req: Request) -> Plan:
         )
     route = (req.method, req.path)
     if route == ("GET", "/admin/stats"):
-        return engine.json_plan(
-            200, stats_json(engine, include_requests="requests=0" not in req.query)
-        )
+        return engine.json_plan(200, stats_json(engine, **_stats_query(req.query)))
     if route == ("GET", "/admin/faults"):
         return engine.json_plan(200, {"faults": engine.faults.as_json()})
     if route == ("POST", "/admin/faults"):
@@ -112,7 +111,22 @@ def admin_endpoint(engine: Engine, req: Request) -> Plan:
     return engine.error_plan(404, f"no admin route {req.method} {req.path}")
 
 
-def stats_json(engine: Engine, include_requests: bool = True) -> dict[str, Any]:
+def _stats_query(query: str) -> dict[str, Any]:
+    params = urllib.parse.parse_qs(query)
+    last = params.get("last", [""])[-1]
+    return {
+        "include_requests": params.get("requests", ["1"])[-1] != "0",
+        "request_ids": params.get("request_id"),
+        "last": int(last) if last.isdigit() else None,
+    }
+
+
+def stats_json(
+    engine: Engine,
+    include_requests: bool = True,
+    request_ids: list[str] | None = None,
+    last: int | None = None,
+) -> dict[str, Any]:
     stats = engine.stats
     active = stats.active_streams()
     result: dict[str, Any] = {
@@ -132,7 +146,7 @@ def stats_json(engine: Engine, include_requests: bool = True) -> dict[str, Any]:
         "timer_lateness": engine.lateness.as_json(),
     }
     if include_requests:
-        result["requests"] = stats.records_json()
+        result["requests"] = stats.records_json(request_ids, last)
     result["requests_dropped"] = stats.dropped
     return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 from dataclasses import dataclass, fields
@@ -110,10 +111,22 @@ class Stats:
             record.request_id = new_id
             self.add_record(record)
 
-    def records_json(self) -> dict[str, Any]:
+    def records_json(
+        self, request_ids: list[str] | None = None, last: int | None = None
+    ) -> dict[str, Any]:
+        """Records by id: all, only ``request_ids``, or the ``last`` N (newest last)."""
+        records = self.records
+        if request_ids is not None:
+            chosen = [(rid, records[rid]) for rid in request_ids if rid in records]
+        elif last is not None:
+            # Dicts keep insertion order and a repeated id moves to the end: newest last.
+            ids = list(itertools.islice(reversed(records), last))[::-1]
+            chosen = [(rid, records[rid]) for rid in ids]
+        else:
+            chosen = list(records.items())
         return {
-            request_id: r.as_json() if isinstance(r, RequestRecord) else record_json(r)
-            for request_id, r in self.records.items()
+            rid: r.as_json() if isinstance(r, RequestRecord) else record_json(r)
+            for rid, r in chosen
         }
 
     def active_streams(self) -> int:

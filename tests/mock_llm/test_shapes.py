@@ -238,3 +238,16 @@ def test_request_id_from_the_body_when_no_header(client: httpx.Client, mock: Moc
     assert requests["via-body"]["outcome"] == "completed"
     assert "header-wins" in requests
     assert "ignored" not in requests
+
+
+def test_stats_filters(client: httpx.Client, mock: MockServer) -> None:
+    for rid in ("f1", "f2", "f3"):
+        client.post("/v1/chat/completions", json=CHAT, headers={"x-request-id": rid})
+    with mock.admin() as admin:
+        assert list(admin.get("/admin/stats?request_id=f1&request_id=f3").json()["requests"]) == [
+            "f1", "f3",
+        ]  # fmt: skip
+        assert list(admin.get("/admin/stats?last=2").json()["requests"]) == ["f2", "f3"]
+        lean = admin.get("/admin/stats?requests=0").json()
+    assert "requests" not in lean
+    assert lean["endpoints"]["POST /v1/chat/completions"]["total"] == 3
