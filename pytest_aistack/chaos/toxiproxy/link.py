@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ LOW_WATER = 8 << 20
 @dataclass(slots=True)
 class Chunk:
     data: bytes
-    # loop.time() when the chunk arrived from the source; latency toxics move it forward.
+    # time.monotonic() when the chunk arrived from the source; latency toxics move it on.
     timestamp: float
 
 
@@ -234,7 +235,7 @@ class Link:
             return
         self.on_received(len(data))
         if self.stages:
-            self.stages[0].push(Chunk(data, self.loop.time()))
+            self.stages[0].push(Chunk(data, time.monotonic()))
         else:
             self.deliver(data)
 

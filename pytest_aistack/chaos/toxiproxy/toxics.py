@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -64,6 +65,21 @@ class Toxic:
         }
 
 
+# uvloop's timers tick in whole milliseconds from a clock read once per loop iteration, so
+# a timer alone fires up to ~1 ms early or late. Deadlines are kept on time.monotonic();
+# the timer wakes the task about a millisecond early and the rest is waited by yielding
+# to the loop, which keeps a latency toxic within a fraction of a millisecond.
+_TIMER_SLACK = 0.001
+
+
+async def sleep_until(deadline: float) -> None:
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        await asyncio.sleep(remaining - _TIMER_SLACK if remaining > _TIMER_SLACK else 0)
+
+
 async def run_noop(stage: Stage, attrs: dict[str, int]) -> None:
     """Pass everything through (toxics/noop.go); also what a toxic does when its roll fails."""
     while True:
@@ -77,7 +93,6 @@ async def run_noop(stage: Stage, attrs: dict[str, int]) -> None:
 async def _run_latency(stage: Stage, attrs: dict[str, int]) -> None:
     """Delay each chunk by latency +/- jitter ms from its arrival (toxics/latency.go)."""
     latency, jitter = attrs["latency"], attrs["jitter"]
-    loop = stage.link.loop
     while True:
         chunk = await stage.receive()
         if chunk is None:
@@ -86,10 +101,10 @@ async def _run_latency(stage: Stage, attrs: dict[str, int]) -> None:
         delay_ms = latency
         if jitter > 0:
             delay_ms += random.randrange(-jitter, jitter)
-        sleep = delay_ms / 1000.0 - (loop.time() - chunk.timestamp)
+        sleep = delay_ms / 1000.0 - (time.monotonic() - chunk.timestamp)
         if sleep > 0:
             try:
-                await asyncio.sleep(sleep)
+                await sleep_until(chunk.timestamp + delay_ms / 1000.0)
             except asyncio.CancelledError:
                 stage.emit(chunk)  # interrupted: pass it on without the delay
                 raise
@@ -103,7 +118,6 @@ async def _run_bandwidth(stage: Stage, attrs: dict[str, int]) -> None:
     Upstream loops forever on ``rate <= 0``; here 0 means no limit, its evident intent.
     """
     rate = attrs["rate"]
-    loop = stage.link.loop
     debt = 0.0  # seconds the stream is ahead of the allowed rate
     while True:
         chunk = await stage.receive()
@@ -121,10 +135,10 @@ async def _run_bandwidth(stage: Stage, attrs: dict[str, int]) -> None:
                 stage.emit(type(chunk)(chunk.data[:piece], chunk.timestamp))
                 chunk.data = chunk.data[piece:]
                 debt -= 0.1
-            started = loop.time()
+            started = time.monotonic()
             if debt > 0:
                 await asyncio.sleep(debt)
-            debt -= loop.time() - started
+            debt -= time.monotonic() - started
         except asyncio.CancelledError:
             stage.emit(chunk)
             raise

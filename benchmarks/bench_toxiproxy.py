@@ -1,0 +1,301 @@
+"""Embedded Toxiproxy benchmark: added latency, bulk throughput, latency-toxic accuracy.
+
+Run: ``.venv/bin/python benchmarks/bench_toxiproxy.py`` (no arguments; ``make bench``).
+
+Three processes: the embedded Toxiproxy (``aistack toxiproxy``) pinned to CPU 0; an
+upstream server (echo, or sink that acknowledges a byte count) and the measuring client,
+both pinned to CPU 1. Every figure is measured twice, straight to the upstream
+("direct") and through a proxy with no toxics, and printed side by side:
+
+1. small request/response round trips (64 bytes each way, one connection, 5,000 trips):
+   added latency at p50 and p99 — targets p50 <= 0.2 ms, p99 <= 1 ms;
+2. bulk upload of 256 MiB to the sink: throughput — target >= 100 MB/s through the proxy;
+3. a ``latency`` toxic of 100 ms (jitter 0) on the downstream, 100 concurrent
+   connections each doing staggered round trips: |measured RTT - direct RTT - 100 ms|
+   at p99 — target <= 2 ms. Answers are timed by the kernel (SO_TIMESTAMPNS), so the
+   client's own scheduling on a shared core is not counted as proxy error.
+
+Each result is printed against its target (``ok`` or ``MISSED``); the exit code is 0
+either way. Uses uvloop for the servers when it is installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import selectors
+import socket
+import statistics
+import struct
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pytest_aistack.chaos.client import ToxiproxyClient  # noqa: E402
+from pytest_aistack.process import ManagedProcess, announce_ready  # noqa: E402
+
+SERVER_CPU, CLIENT_CPU = 0, 1
+RR_TRIPS, RR_SIZE = 5000, 64
+BULK_BYTES = 256 * 1024 * 1024
+BULK_CHUNK = 256 * 1024
+TOXIC_MS, CONNECTIONS, TRIPS_PER_CONNECTION = 100, 100, 10
+TARGETS = {"rr_p50_ms": 0.2, "rr_p99_ms": 1.0, "bulk_mb_s": 100.0, "toxic_err_p99_ms": 2.0}
+
+
+# -- the upstream server (its own process) -----------------------------------------------
+async def _serve_upstream() -> None:
+    """Echo by default; a connection opening with ``S`` + 8-byte length is a sink that
+    answers ``ok`` once it read that many bytes."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            first = await reader.read(65536)
+            if first[:1] == b"S":
+                (total,) = struct.unpack("!Q", first[1:9])
+                received = len(first) - 9
+                while received < total:
+                    data = await reader.read(1 << 20)
+                    if not data:
+                        return
+                    received += len(data)
+                writer.write(b"ok")
+                await writer.drain()
+                return
+            data = first
+            while data:
+                writer.write(data)
+                data = await reader.read(65536)
+        except ConnectionError:
+            return
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=512)
+    port = server.sockets[0].getsockname()[1]
+    announce_ready("bench-upstream", address=f"127.0.0.1:{port}")
+    await asyncio.Event().wait()
+
+
+def _run_upstream() -> None:
+    os.sched_setaffinity(0, {CLIENT_CPU})
+    try:
+        import uvloop
+
+        uvloop.run(_serve_upstream())
+    except ImportError:
+        asyncio.run(_serve_upstream())
+
+
+# -- measurements (the client process: this one) -----------------------------------------
+def _connect(address: str) -> socket.socket:
+    host, port = address.rsplit(":", 1)
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    parts, received = [], 0
+    while received < size:
+        data = sock.recv(size - received)
+        if not data:
+            raise ConnectionError("upstream closed early")
+        parts.append(data)
+        received += len(data)
+    return b"".join(parts)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def measure_round_trips(address: str) -> list[float]:
+    payload = b"r" * RR_SIZE
+    samples: list[float] = []
+    with _connect(address) as sock:
+        for trip in range(RR_TRIPS + 500):
+            start = time.perf_counter()
+            sock.sendall(payload)
+            _recv_exactly(sock, RR_SIZE)
+            if trip >= 500:  # warm-up trips are not counted
+                samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def measure_bulk(address: str) -> float:
+    """MB/s (10^6 bytes/s) of one upload of BULK_BYTES, until the sink acknowledges."""
+    chunk = b"b" * BULK_CHUNK
+    with _connect(address) as sock:
+        sock.settimeout(120)
+        start = time.perf_counter()
+        sock.sendall(b"S" + struct.pack("!Q", BULK_BYTES))
+        sent = 0
+        while sent < BULK_BYTES:
+            sock.sendall(chunk)
+            sent += len(chunk)
+        if _recv_exactly(sock, 2) != b"ok":
+            raise RuntimeError("sink did not acknowledge")
+        elapsed = time.perf_counter() - start
+    return BULK_BYTES / elapsed / 1e6
+
+
+# Linux: ask for the kernel's receive timestamp of each packet (SO_TIMESTAMPNS), so the
+# client's own scheduling delays (100 sockets on a shared core) stay out of the figure.
+SO_TIMESTAMPNS = 35
+
+
+def measure_concurrent(address: str) -> list[float]:
+    """RTTs (ms) of CONNECTIONS sockets doing TRIPS_PER_CONNECTION staggered round trips.
+
+    Send time is read just before ``send``; receive time is the kernel timestamp of the
+    answer, both on CLOCK_REALTIME.
+    """
+    payload = b"p" * RR_SIZE
+    selector = selectors.DefaultSelector()
+    socks = [_connect(address) for _ in range(CONNECTIONS)]
+    pending: dict[socket.socket, dict[str, float]] = {}
+    samples: list[float] = []
+    now = time.monotonic()
+    for sock in socks:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ)
+        # Staggered starts: 100 connections, not 100 requests in one instant.
+        pending[sock] = {"trips": TRIPS_PER_CONNECTION, "due": now + random.uniform(0, 0.05)}
+    in_flight: dict[socket.socket, tuple[int, int]] = {}  # sock -> (sent_ns, bytes seen)
+    deadline = time.monotonic() + 60
+    try:
+        while (pending or in_flight) and time.monotonic() < deadline:
+            now = time.monotonic()
+            for sock, state in list(pending.items()):
+                if sock not in in_flight and state["due"] <= now:
+                    in_flight[sock] = (time.time_ns(), 0)
+                    sock.send(payload)
+                    state["trips"] -= 1
+            waits = [state["due"] for sock, state in pending.items() if sock not in in_flight]
+            timeout = max(0.0, min(waits) - time.monotonic()) if waits else 0.01
+            for key, _mask in selector.select(min(timeout, 0.01)):
+                ready = key.fileobj
+                assert isinstance(ready, socket.socket)
+                sock = ready
+                data, ancillary, _flags, _addr = sock.recvmsg(RR_SIZE, socket.CMSG_SPACE(16))
+                if not data:
+                    raise ConnectionError("proxy closed a benchmark connection")
+                sent_ns, seen = in_flight[sock]
+                seen += len(data)
+                if seen < RR_SIZE:
+                    in_flight[sock] = (sent_ns, seen)
+                    continue
+                received_ns = time.time_ns()
+                for level, kind, value in ancillary:
+                    if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                        seconds, nanos = struct.unpack("qq", value[:16])
+                        received_ns = seconds * 1_000_000_000 + nanos
+                samples.append((received_ns - sent_ns) / 1e6)
+                del in_flight[sock]
+                state = pending[sock]
+                if state["trips"] <= 0:
+                    del pending[sock]
+                else:
+                    state["due"] = time.monotonic() + random.uniform(0, 0.05)
+    finally:
+        for sock in socks:
+            selector.unregister(sock)
+            sock.close()
+        selector.close()
+    return samples
+
+
+# -- report ------------------------------------------------------------------------------
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--upstream":
+        _run_upstream()
+        return 0
+    os.sched_setaffinity(0, {CLIENT_CPU})
+    logs = Path(tempfile.mkdtemp(prefix="bench-toxiproxy-"))
+    server_argv = [
+        sys.executable,
+        "-c",
+        f"import os, sys; os.sched_setaffinity(0, {{{SERVER_CPU}}}); "
+        "from pytest_aistack.cli import main; "
+        "sys.exit(main(['toxiproxy', '--host', '127.0.0.1', '--port', '0']))",
+    ]
+    server = ManagedProcess("toxiproxy", server_argv, log_path=logs / "toxiproxy.log", cwd=REPO)
+    upstream = ManagedProcess(
+        "bench-upstream",
+        [sys.executable, __file__, "--upstream"],
+        log_path=logs / "upstream.log",
+        cwd=REPO,
+    )
+    with server, upstream:
+        url = server.wait_ready(timeout=30)["url"]
+        direct = upstream.wait_ready(timeout=30)["address"]
+        with ToxiproxyClient(url) as client:
+            proxied = client.create_proxy("bench", direct).listen
+
+            rr_direct = measure_round_trips(direct)
+            rr_proxy = measure_round_trips(proxied)
+            bulk_direct = measure_bulk(direct)
+            bulk_proxy = measure_bulk(proxied)
+            base_direct = measure_concurrent(direct)
+            client.add_toxic("bench", "latency", {"latency": TOXIC_MS, "jitter": 0})
+            with_toxic = measure_concurrent(proxied)
+
+    load = os.getloadavg()
+    p50_direct, p99_direct = _percentile(rr_direct, 50), _percentile(rr_direct, 99)
+    p50_proxy, p99_proxy = _percentile(rr_proxy, 50), _percentile(rr_proxy, 99)
+    added_p50, added_p99 = p50_proxy - p50_direct, p99_proxy - p99_direct
+    base = statistics.median(base_direct)
+    errors = [abs(rtt - base - TOXIC_MS) for rtt in with_toxic]
+    err_p50, err_p99 = _percentile(errors, 50), _percentile(errors, 99)
+
+    print(f"embedded Toxiproxy benchmark (load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})")
+    print(f"server on CPU {SERVER_CPU}; upstream and client on CPU {CLIENT_CPU}")
+    print()
+    header = f"{'metric':<34}{'direct':>12}{'proxied':>12}{'added/ratio':>14}  {'target':<12}result"
+    print(header)
+    print("-" * len(header))
+    print(
+        f"{'round trip p50 (64 B), ms':<34}{p50_direct:>12.3f}{p50_proxy:>12.3f}"
+        f"{added_p50:>+14.3f}  {'<= 0.2 ms':<12}{_verdict(added_p50 <= TARGETS['rr_p50_ms'])}"
+    )
+    print(
+        f"{'round trip p99 (64 B), ms':<34}{p99_direct:>12.3f}{p99_proxy:>12.3f}"
+        f"{added_p99:>+14.3f}  {'<= 1 ms':<12}{_verdict(added_p99 <= TARGETS['rr_p99_ms'])}"
+    )
+    print(
+        f"{'bulk upload 256 MiB, MB/s':<34}{bulk_direct:>12.1f}{bulk_proxy:>12.1f}"
+        f"{bulk_proxy / bulk_direct:>13.2f}x  {'>= 100 MB/s':<12}"
+        f"{_verdict(bulk_proxy >= TARGETS['bulk_mb_s'])}"
+    )
+    print(
+        f"{'latency 100 ms x100 conns: |err| p50':<34}{'':>12}{err_p50:>12.3f}{'':>14}  "
+        f"{'(info)':<12}"
+    )
+    print(
+        f"{'latency 100 ms x100 conns: |err| p99':<34}{base:>12.3f}{err_p99:>12.3f}{'':>14}  "
+        f"{'<= 2 ms':<12}{_verdict(err_p99 <= TARGETS['toxic_err_p99_ms'])}"
+    )
+    print()
+    print(
+        "direct column of the toxic rows: median direct RTT (ms) under the same 100-connection "
+        "load, subtracted from each proxied RTT before comparing with 100 ms."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
