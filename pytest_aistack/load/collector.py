@@ -41,6 +41,7 @@ from pytest_aistack.metrics.aggregate import wall_offset_ns
 from pytest_aistack.metrics.record import RequestRecord
 
 from . import options as llm_options
+from . import transport
 from .results import build_result, write_result_files
 from .selfcheck import SelfCheck, verdict
 
@@ -117,7 +118,7 @@ class LLMCollector:
     def on_report_to_master(self, client_id: str, data: dict[str, Any]) -> None:
         self.flush_dump()
         data[_REPORT_KEY] = self.metrics.to_dict()
-        data[_CHECK_KEY] = self.selfcheck.to_dict()
+        data[_CHECK_KEY] = self.selfcheck.to_dict(transport.READ_LAG)
         data[_REPORT_KEY + "_run"] = self.run_info
         self.metrics = RunMetrics(self.options.slo)
 
@@ -136,7 +137,9 @@ class LLMCollector:
         for greenlet in self._greenlets:
             greenlet.kill(block=False)
         if not isinstance(environment.runner, MasterRunner):
-            self.checks[f"local {socket.gethostname()}"] = self.selfcheck.to_dict()
+            self.checks[f"local {socket.gethostname()}"] = self.selfcheck.to_dict(
+                transport.READ_LAG
+            )
         try:
             code = self.finish(environment)
         except Exception:

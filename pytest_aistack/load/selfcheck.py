@@ -53,8 +53,11 @@ class SelfCheck:
                 self.cpu_windows.append(100.0 * (cpu - window_cpu) / (now - window_wall))
                 window_wall, window_cpu = now, cpu
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"lag": self.lag.to_dict(), "cpu_windows": list(self.cpu_windows)}
+    def to_dict(self, read_lag: Histogram | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"lag": self.lag.to_dict(), "cpu_windows": list(self.cpu_windows)}
+        if read_lag is not None:
+            data["read_lag"] = read_lag.to_dict()
+        return data
 
 
 def verdict(
@@ -75,6 +78,13 @@ def verdict(
             "cpu_percent_mean": round(cpu_mean, 1),
             "cpu_percent_max": round(max(cpu), 1) if cpu else None,
         }
+        if data.get("read_lag"):
+            # With kernel receive timestamps: how long bytes waited for this process.
+            # Timings are corrected for it; reported so a reader can see the load.
+            read_lag = Histogram.from_dict(data["read_lag"])
+            if read_lag.count:
+                processes[name]["read_lag_p50_ms"] = round(read_lag.percentile(50) / 1e6, 4)
+                processes[name]["read_lag_p99_ms"] = round(read_lag.percentile(99) / 1e6, 4)
         if lag_p99_ms > limits.max_loop_lag_p99_ms:
             reasons.append(
                 f"{name}: event-loop lag p99 {lag_p99_ms:.2f} ms > "

@@ -14,7 +14,10 @@ Every socket operation has a timeout: connect (``StreamTimeouts.connect``), send
 
 from __future__ import annotations
 
+import socket
 import ssl
+import struct
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,11 +28,25 @@ import gevent
 from gevent import socket as gsocket
 
 from pytest_aistack.llm.stream import StreamRecorder, StreamTimeouts
+from pytest_aistack.metrics.histogram import Histogram
 from pytest_aistack.metrics.record import Outcome, RequestRecord
 
 _RECV_BYTES = 65536
+# Kernel receive timestamps (Linux SO_TIMESTAMPNS, socket(7)): the time the last
+# packet of a read reached the socket, so a generator busy with other streams still
+# stamps bytes with when they arrived, not when it got round to reading them. The
+# constant is 35 on Linux (asm-generic/socket.h); Python does not export it.
+_SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("@qq")
+_CMSG_SPACE = socket.CMSG_SPACE(_TIMESPEC.size) if hasattr(socket, "CMSG_SPACE") else 0
+_MAX_PLAUSIBLE_LAG_NS = 60 * 1_000_000_000
 _MAX_HEAD_BYTES = 65536
 _DRAIN_AFTER_DONE_S = 0.25
+
+
+# How long after arrival this process read its bytes (only with kernel timestamps);
+# reported by the self-check.
+READ_LAG = Histogram()
 
 
 class ProtocolError(Exception):
@@ -155,6 +172,7 @@ class Connection:
         self.target = target
         self.timeouts = timeouts
         self.sock: Any = None
+        self.kernel_stamps = False
 
     def close(self) -> None:
         sock, self.sock = self.sock, None
@@ -166,9 +184,16 @@ class Connection:
             (self.target.host, self.target.port), timeout=self.timeouts.connect
         )
         sock.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
+        self.kernel_stamps = False
         if self.target.tls:
             context = ssl.create_default_context()
             sock = context.wrap_socket(sock, server_hostname=self.target.host)
+        elif sys.platform == "linux" and _CMSG_SPACE:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+                self.kernel_stamps = True
+            except OSError:
+                pass
         self.sock = sock
 
     def exchange(self, request: bytes, new_recorder: Callable[[], StreamRecorder]) -> RequestRecord:
@@ -216,7 +241,7 @@ class Connection:
             self.close()
             recorder.transport_error(f"send failed: {exc!r}", time.monotonic_ns(), connected=True)
             return False, time.monotonic_ns()
-        reader = _ResponseReader(sock, recorder)
+        reader = _ResponseReader(sock, recorder, self.kernel_stamps)
         try:
             keep = reader.read()
         except ProtocolError as exc:
@@ -284,25 +309,45 @@ class _Watchdog:
 class _ResponseReader:
     """Reads one response from ``sock`` into ``recorder``; every recv has a deadline."""
 
-    __slots__ = ("answered", "end_ns", "recorder", "sock", "watchdog")
+    __slots__ = ("answered", "end_ns", "kernel_stamps", "recorder", "sock", "watchdog")
 
-    def __init__(self, sock: Any, recorder: StreamRecorder) -> None:
+    def __init__(self, sock: Any, recorder: StreamRecorder, kernel_stamps: bool) -> None:
         self.sock = sock
         self.recorder = recorder
+        self.kernel_stamps = kernel_stamps
         self.answered = False
         self.end_ns = 0
         self.watchdog: _Watchdog | None = None
 
     def _recv(self) -> bytes | None:
-        """The next bytes; b"" at EOF; None when the read deadline passed (decided)."""
+        """The next bytes; b"" at EOF; None when the read deadline passed (decided).
+
+        Sets ``end_ns`` to when the bytes arrived: the kernel's receive timestamp
+        carried over to the monotonic clock (``now - (realtime_now - stamp)``, immune
+        to realtime steps between reads), else the time the read returned.
+        """
         try:
-            data: bytes = self.sock.recv(_RECV_BYTES)
+            if self.kernel_stamps:
+                data, ancillary, _, _ = self.sock.recvmsg(_RECV_BYTES, _CMSG_SPACE)
+            else:
+                data = self.sock.recv(_RECV_BYTES)
+                ancillary = None
         except _DeadlinePassed:
             self.end_ns = time.monotonic_ns()
             self.recorder.deadline_passed(self.end_ns)
             return None
-        self.end_ns = time.monotonic_ns()
-        return data
+        now = time.monotonic_ns()
+        if ancillary:
+            _, kind, raw = ancillary[0]
+            if kind == _SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
+                seconds, nanoseconds = _TIMESPEC.unpack_from(raw)
+                lag = time.time_ns() - (seconds * 1_000_000_000 + nanoseconds)
+                if 0 < lag < _MAX_PLAUSIBLE_LAG_NS:
+                    now -= lag
+                    READ_LAG.record(lag)
+        # Never before the previous read or the send (clock conversion noise).
+        self.end_ns = max(now, self.end_ns, self.recorder.sent_ns)
+        return bytes(data)
 
     def read(self) -> bool:
         """Returns whether the connection can be reused."""
