@@ -23,284 +23,28 @@ Usage::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
-from urllib.parse import quote
+from typing import Any
 
 import httpx
 
+from . import _client_calls as _calls
+from .client_types import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    Proxy,
+    ProxySpec,
+    ServerError,
+    Stream,
+    Toxic,
+    ToxiproxyApiError,
+    ToxiproxyError,
+    ToxiproxyUnavailable,
+)
+
 DEFAULT_TIMEOUT = 10.0
-Stream = Literal["upstream", "downstream"]
-
-
-class ToxiproxyError(Exception):
-    """A Toxiproxy call failed."""
-
-
-class ToxiproxyUnavailable(ToxiproxyError):
-    """The Toxiproxy API did not answer (connection refused, timed out)."""
-
-
-class ToxiproxyApiError(ToxiproxyError):
-    """Toxiproxy answered with an error status."""
-
-    def __init__(self, status: int, message: str, method: str, path: str) -> None:
-        super().__init__(f"{method} {path}: HTTP {status}: {message}")
-        self.status = status
-        self.message = message
-
-
-class BadRequest(ToxiproxyApiError):
-    pass
-
-
-class NotFound(ToxiproxyApiError):
-    pass
-
-
-class Conflict(ToxiproxyApiError):
-    pass
-
-
-class ServerError(ToxiproxyApiError):
-    pass
-
-
-_ERRORS: dict[int, type[ToxiproxyApiError]] = {400: BadRequest, 404: NotFound, 409: Conflict}
-
-
-@dataclass(frozen=True)
-class Toxic:
-    name: str
-    type: str
-    stream: str
-    toxicity: float
-    attributes: Mapping[str, int | float] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Toxic:
-        return cls(
-            name=str(data["name"]),
-            type=str(data["type"]),
-            stream=str(data["stream"]),
-            toxicity=float(data.get("toxicity", 1.0)),
-            attributes=dict(data.get("attributes") or {}),
-        )
-
-
-@dataclass(frozen=True)
-class Proxy:
-    name: str
-    listen: str
-    upstream: str
-    enabled: bool
-    toxics: tuple[Toxic, ...] = ()
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Proxy:
-        return cls(
-            name=str(data["name"]),
-            listen=str(data["listen"]),
-            upstream=str(data["upstream"]),
-            enabled=bool(data["enabled"]),
-            toxics=tuple(Toxic.from_json(item) for item in data.get("toxics") or ()),
-        )
-
-    @property
-    def listen_host(self) -> str:
-        host = self.listen.rsplit(":", 1)[0]
-        return host.strip("[]") or "127.0.0.1"
-
-    @property
-    def listen_port(self) -> int:
-        return int(self.listen.rsplit(":", 1)[1])
-
-    @property
-    def listen_url(self) -> str:
-        """``http://host:port`` of the listener, for HTTP services behind the proxy."""
-        host = self.listen_host
-        return (
-            f"http://[{host}]:{self.listen_port}"
-            if ":" in host
-            else f"http://{host}:{self.listen_port}"
-        )
-
-
-@dataclass(frozen=True)
-class ProxySpec:
-    """One proxy of a ``populate`` call."""
-
-    name: str
-    upstream: str
-    listen: str = "127.0.0.1:0"
-    enabled: bool = True
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "upstream": self.upstream,
-            "listen": self.listen,
-            "enabled": self.enabled,
-        }
-
-
-# -- request building and answer parsing shared by both clients -----------------------
-@dataclass(frozen=True)
-class _Call:
-    method: str
-    path: str
-    body: object = None
-    ok: tuple[int, ...] = (200,)
-
-
-def _check(call: _Call, response: httpx.Response) -> Any:
-    if response.status_code in call.ok:
-        if response.status_code == 204 or not response.content:
-            return None
-        return _decode(response)
-    message = response.text.strip()
-    try:
-        payload = response.json()
-        if isinstance(payload, dict) and "error" in payload:
-            message = str(payload["error"])
-    except (ValueError, json.JSONDecodeError):
-        pass
-    status = response.status_code
-    error_type = _ERRORS.get(status, ServerError if status >= 500 else ToxiproxyApiError)
-    raise error_type(status, message or response.reason_phrase, call.method, call.path)
-
-
-def _decode(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except (ValueError, json.JSONDecodeError):
-        return response.text
-
-
-def _toxic_body(
-    type_: str,
-    attributes: Mapping[str, int | float] | None,
-    name: str | None,
-    stream: Stream,
-    toxicity: float,
-) -> dict[str, object]:
-    body: dict[str, object] = {
-        "type": type_,
-        "stream": stream,
-        "toxicity": toxicity,
-        "attributes": dict(attributes or {}),
-    }
-    if name is not None:
-        body["name"] = name
-    return body
-
-
-def _update_body(
-    *, listen: str | None, upstream: str | None, enabled: bool | None
-) -> dict[str, object]:
-    body: dict[str, object] = {}
-    if listen is not None:
-        body["listen"] = listen
-    if upstream is not None:
-        body["upstream"] = upstream
-    if enabled is not None:
-        body["enabled"] = enabled
-    return body
-
-
-def _toxic_update_body(
-    attributes: Mapping[str, int | float] | None, toxicity: float | None
-) -> dict[str, object]:
-    body: dict[str, object] = {}
-    if attributes is not None:
-        body["attributes"] = dict(attributes)
-    if toxicity is not None:
-        body["toxicity"] = toxicity
-    return body
-
-
-def _q(segment: str) -> str:
-    return quote(segment, safe="")
-
-
-class _Calls:
-    """The API's calls; each client only sends them."""
-
-    @staticmethod
-    def proxies() -> _Call:
-        return _Call("GET", "/proxies")
-
-    @staticmethod
-    def proxy(name: str) -> _Call:
-        return _Call("GET", f"/proxies/{_q(name)}")
-
-    @staticmethod
-    def create_proxy(name: str, upstream: str, listen: str, enabled: bool) -> _Call:
-        body = {"name": name, "upstream": upstream, "listen": listen, "enabled": enabled}
-        return _Call("POST", "/proxies", body, ok=(201,))
-
-    @staticmethod
-    def update_proxy(name: str, body: dict[str, object]) -> _Call:
-        return _Call("PATCH", f"/proxies/{_q(name)}", body)
-
-    @staticmethod
-    def delete_proxy(name: str) -> _Call:
-        return _Call("DELETE", f"/proxies/{_q(name)}", ok=(204,))
-
-    @staticmethod
-    def populate(proxies: Sequence[ProxySpec]) -> _Call:
-        return _Call("POST", "/populate", [spec.to_json() for spec in proxies], ok=(201,))
-
-    @staticmethod
-    def toxics(proxy: str) -> _Call:
-        return _Call("GET", f"/proxies/{_q(proxy)}/toxics")
-
-    @staticmethod
-    def toxic(proxy: str, name: str) -> _Call:
-        return _Call("GET", f"/proxies/{_q(proxy)}/toxics/{_q(name)}")
-
-    @staticmethod
-    def add_toxic(proxy: str, body: dict[str, object]) -> _Call:
-        return _Call("POST", f"/proxies/{_q(proxy)}/toxics", body)
-
-    @staticmethod
-    def update_toxic(proxy: str, name: str, body: dict[str, object]) -> _Call:
-        return _Call("PATCH", f"/proxies/{_q(proxy)}/toxics/{_q(name)}", body)
-
-    @staticmethod
-    def remove_toxic(proxy: str, name: str) -> _Call:
-        return _Call("DELETE", f"/proxies/{_q(proxy)}/toxics/{_q(name)}", ok=(204,))
-
-    @staticmethod
-    def reset() -> _Call:
-        return _Call("POST", "/reset", ok=(204,))
-
-    @staticmethod
-    def version() -> _Call:
-        return _Call("GET", "/version")
-
-    @staticmethod
-    def metrics() -> _Call:
-        return _Call("GET", "/metrics")
-
-
-def _request_kwargs(call: _Call) -> dict[str, Any]:
-    if call.body is None:
-        return {}
-    return {"content": json.dumps(call.body), "headers": {"Content-Type": "application/json"}}
-
-
-def _version_of(payload: object) -> str:
-    if isinstance(payload, dict):
-        return str(payload.get("version", ""))
-    return str(payload).strip()
-
-
-def _text_of(payload: object) -> str:
-    return payload if isinstance(payload, str) else json.dumps(payload)
 
 
 class ToxiproxyClient:
@@ -322,26 +66,28 @@ class ToxiproxyClient:
             headers={"User-Agent": "pytest-aistack"},
         )
 
-    def _send(self, call: _Call) -> Any:
+    def _send(self, call: _calls.Call) -> Any:
         try:
-            response = self._http.request(call.method, call.path, **_request_kwargs(call))
+            response = self._http.request(call.method, call.path, **_calls.request_kwargs(call))
         except httpx.TransportError as exc:
             raise ToxiproxyUnavailable(
                 f"{call.method} {self.base_url}{call.path}: {type(exc).__name__}: {exc}"
             ) from exc
-        return _check(call, response)
+        return _calls.check_answer(call, response)
 
     def proxies(self) -> dict[str, Proxy]:
-        data = self._send(_Calls.proxies())
+        data = self._send(_calls.Calls.proxies())
         return {name: Proxy.from_json(item) for name, item in (data or {}).items()}
 
     def proxy(self, name: str) -> Proxy:
-        return Proxy.from_json(self._send(_Calls.proxy(name)))
+        return Proxy.from_json(self._send(_calls.Calls.proxy(name)))
 
     def create_proxy(
         self, name: str, upstream: str, *, listen: str = "127.0.0.1:0", enabled: bool = True
     ) -> Proxy:
-        return Proxy.from_json(self._send(_Calls.create_proxy(name, upstream, listen, enabled)))
+        return Proxy.from_json(
+            self._send(_calls.Calls.create_proxy(name, upstream, listen, enabled))
+        )
 
     def update_proxy(
         self,
@@ -351,8 +97,8 @@ class ToxiproxyClient:
         upstream: str | None = None,
         enabled: bool | None = None,
     ) -> Proxy:
-        body = _update_body(listen=listen, upstream=upstream, enabled=enabled)
-        return Proxy.from_json(self._send(_Calls.update_proxy(name, body)))
+        body = _calls.update_body(listen=listen, upstream=upstream, enabled=enabled)
+        return Proxy.from_json(self._send(_calls.Calls.update_proxy(name, body)))
 
     def enable(self, name: str) -> Proxy:
         return self.update_proxy(name, enabled=True)
@@ -361,17 +107,17 @@ class ToxiproxyClient:
         return self.update_proxy(name, enabled=False)
 
     def delete_proxy(self, name: str) -> None:
-        self._send(_Calls.delete_proxy(name))
+        self._send(_calls.Calls.delete_proxy(name))
 
     def populate(self, proxies: Sequence[ProxySpec]) -> list[Proxy]:
-        data = self._send(_Calls.populate(proxies))
+        data = self._send(_calls.Calls.populate(proxies))
         return [Proxy.from_json(item) for item in (data or {}).get("proxies") or ()]
 
     def toxics(self, proxy: str) -> list[Toxic]:
-        return [Toxic.from_json(item) for item in self._send(_Calls.toxics(proxy)) or ()]
+        return [Toxic.from_json(item) for item in self._send(_calls.Calls.toxics(proxy)) or ()]
 
     def toxic(self, proxy: str, name: str) -> Toxic:
-        return Toxic.from_json(self._send(_Calls.toxic(proxy, name)))
+        return Toxic.from_json(self._send(_calls.Calls.toxic(proxy, name)))
 
     def add_toxic(
         self,
@@ -383,8 +129,8 @@ class ToxiproxyClient:
         stream: Stream = "downstream",
         toxicity: float = 1.0,
     ) -> Toxic:
-        body = _toxic_body(type, attributes, name, stream, toxicity)
-        return Toxic.from_json(self._send(_Calls.add_toxic(proxy, body)))
+        body = _calls.toxic_body(type, attributes, name, stream, toxicity)
+        return Toxic.from_json(self._send(_calls.Calls.add_toxic(proxy, body)))
 
     def update_toxic(
         self,
@@ -394,22 +140,22 @@ class ToxiproxyClient:
         *,
         toxicity: float | None = None,
     ) -> Toxic:
-        body = _toxic_update_body(attributes, toxicity)
-        return Toxic.from_json(self._send(_Calls.update_toxic(proxy, name, body)))
+        body = _calls.toxic_update_body(attributes, toxicity)
+        return Toxic.from_json(self._send(_calls.Calls.update_toxic(proxy, name, body)))
 
     def remove_toxic(self, proxy: str, name: str) -> None:
-        self._send(_Calls.remove_toxic(proxy, name))
+        self._send(_calls.Calls.remove_toxic(proxy, name))
 
     def reset(self) -> None:
         """Enable every proxy and remove every toxic."""
-        self._send(_Calls.reset())
+        self._send(_calls.Calls.reset())
 
     def version(self) -> str:
-        return _version_of(self._send(_Calls.version()))
+        return _calls.version_of(self._send(_calls.Calls.version()))
 
     def metrics(self) -> str:
         """The Prometheus text of ``/metrics`` (toxiproxy-server needs ``-proxy-metrics``)."""
-        return _text_of(self._send(_Calls.metrics()))
+        return _calls.text_of(self._send(_calls.Calls.metrics()))
 
     def close(self) -> None:
         self._http.close()
@@ -444,26 +190,28 @@ class AsyncToxiproxyClient:
             headers={"User-Agent": "pytest-aistack"},
         )
 
-    async def _send(self, call: _Call) -> Any:
+    async def _send(self, call: _calls.Call) -> Any:
         try:
-            response = await self._http.request(call.method, call.path, **_request_kwargs(call))
+            response = await self._http.request(
+                call.method, call.path, **_calls.request_kwargs(call)
+            )
         except httpx.TransportError as exc:
             raise ToxiproxyUnavailable(
                 f"{call.method} {self.base_url}{call.path}: {type(exc).__name__}: {exc}"
             ) from exc
-        return _check(call, response)
+        return _calls.check_answer(call, response)
 
     async def proxies(self) -> dict[str, Proxy]:
-        data = await self._send(_Calls.proxies())
+        data = await self._send(_calls.Calls.proxies())
         return {name: Proxy.from_json(item) for name, item in (data or {}).items()}
 
     async def proxy(self, name: str) -> Proxy:
-        return Proxy.from_json(await self._send(_Calls.proxy(name)))
+        return Proxy.from_json(await self._send(_calls.Calls.proxy(name)))
 
     async def create_proxy(
         self, name: str, upstream: str, *, listen: str = "127.0.0.1:0", enabled: bool = True
     ) -> Proxy:
-        call = _Calls.create_proxy(name, upstream, listen, enabled)
+        call = _calls.Calls.create_proxy(name, upstream, listen, enabled)
         return Proxy.from_json(await self._send(call))
 
     async def update_proxy(
@@ -474,8 +222,8 @@ class AsyncToxiproxyClient:
         upstream: str | None = None,
         enabled: bool | None = None,
     ) -> Proxy:
-        body = _update_body(listen=listen, upstream=upstream, enabled=enabled)
-        return Proxy.from_json(await self._send(_Calls.update_proxy(name, body)))
+        body = _calls.update_body(listen=listen, upstream=upstream, enabled=enabled)
+        return Proxy.from_json(await self._send(_calls.Calls.update_proxy(name, body)))
 
     async def enable(self, name: str) -> Proxy:
         return await self.update_proxy(name, enabled=True)
@@ -484,17 +232,19 @@ class AsyncToxiproxyClient:
         return await self.update_proxy(name, enabled=False)
 
     async def delete_proxy(self, name: str) -> None:
-        await self._send(_Calls.delete_proxy(name))
+        await self._send(_calls.Calls.delete_proxy(name))
 
     async def populate(self, proxies: Sequence[ProxySpec]) -> list[Proxy]:
-        data = await self._send(_Calls.populate(proxies))
+        data = await self._send(_calls.Calls.populate(proxies))
         return [Proxy.from_json(item) for item in (data or {}).get("proxies") or ()]
 
     async def toxics(self, proxy: str) -> list[Toxic]:
-        return [Toxic.from_json(item) for item in await self._send(_Calls.toxics(proxy)) or ()]
+        return [
+            Toxic.from_json(item) for item in await self._send(_calls.Calls.toxics(proxy)) or ()
+        ]
 
     async def toxic(self, proxy: str, name: str) -> Toxic:
-        return Toxic.from_json(await self._send(_Calls.toxic(proxy, name)))
+        return Toxic.from_json(await self._send(_calls.Calls.toxic(proxy, name)))
 
     async def add_toxic(
         self,
@@ -506,8 +256,8 @@ class AsyncToxiproxyClient:
         stream: Stream = "downstream",
         toxicity: float = 1.0,
     ) -> Toxic:
-        body = _toxic_body(type, attributes, name, stream, toxicity)
-        return Toxic.from_json(await self._send(_Calls.add_toxic(proxy, body)))
+        body = _calls.toxic_body(type, attributes, name, stream, toxicity)
+        return Toxic.from_json(await self._send(_calls.Calls.add_toxic(proxy, body)))
 
     async def update_toxic(
         self,
@@ -517,20 +267,20 @@ class AsyncToxiproxyClient:
         *,
         toxicity: float | None = None,
     ) -> Toxic:
-        body = _toxic_update_body(attributes, toxicity)
-        return Toxic.from_json(await self._send(_Calls.update_toxic(proxy, name, body)))
+        body = _calls.toxic_update_body(attributes, toxicity)
+        return Toxic.from_json(await self._send(_calls.Calls.update_toxic(proxy, name, body)))
 
     async def remove_toxic(self, proxy: str, name: str) -> None:
-        await self._send(_Calls.remove_toxic(proxy, name))
+        await self._send(_calls.Calls.remove_toxic(proxy, name))
 
     async def reset(self) -> None:
-        await self._send(_Calls.reset())
+        await self._send(_calls.Calls.reset())
 
     async def version(self) -> str:
-        return _version_of(await self._send(_Calls.version()))
+        return _calls.version_of(await self._send(_calls.Calls.version()))
 
     async def metrics(self) -> str:
-        return _text_of(await self._send(_Calls.metrics()))
+        return _calls.text_of(await self._send(_calls.Calls.metrics()))
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -548,6 +298,7 @@ class AsyncToxiproxyClient:
 
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
     "AsyncToxiproxyClient",
     "BadRequest",
     "Conflict",
@@ -555,6 +306,7 @@ __all__ = [
     "Proxy",
     "ProxySpec",
     "ServerError",
+    "Stream",
     "Toxic",
     "ToxiproxyApiError",
     "ToxiproxyClient",
