@@ -446,3 +446,22 @@ def test_wrong_method_is_405_unknown_path_404(http: httpx.Client) -> None:
     assert http.put("/proxies").status_code == 405
     response = http.get("/nothing-here")
     assert (response.status_code, response.text) == (404, "404 page not found\n")
+
+
+def test_expect_100_continue_is_answered(toxiproxy_url: str, api: ToxiproxyClient) -> None:
+    """Go's net/http answers ``Expect: 100-continue`` (curl sends it for bodies > 1 KiB)."""
+    from .netutil import connect, read_to_end
+
+    body = b'{"name": "p", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:1"}'
+    head = (
+        "POST /proxies HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\nConnection: close\r\n"
+        f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n"
+    )
+    with connect(toxiproxy_url.removeprefix("http://")) as sock:
+        sock.sendall(head.encode())
+        sock.settimeout(2)
+        assert sock.recv(64).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body)
+        data, _ending = read_to_end(sock, timeout=5)
+    assert b"HTTP/1.1 201" in data
+    assert api.proxy("p").enabled

@@ -8,6 +8,7 @@ the wrong method, and 403 for browser user agents (``stopBrowsersMiddleware``).
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,8 @@ from .errors import ApiError
 from .http import Request, Response
 from .jsonio import dumps, parse_body
 from .metrics import Metrics
+
+logger = logging.getLogger(__name__)
 
 VERSION = "2.12.0"
 JSON = "application/json"
@@ -91,6 +94,12 @@ class Api:
                     return await route(request, match.groupdict())
             except ApiError as exc:
                 return _error(exc)
+            except Exception as exc:
+                # A bug here must not cost the client its answer: 500 with the error,
+                # logged and counted in /metrics (aistack_internal_errors_total).
+                self.metrics.internal_errors += 1
+                logger.exception("embedded Toxiproxy: %s %s failed", request.method, request.path)
+                return _error(errors.internal(f"{type(exc).__name__}: {exc}"))
         return Response(404, b"404 page not found\n", TEXT)
 
     # -- handlers --------------------------------------------------------------------

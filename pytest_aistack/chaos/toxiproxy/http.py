@@ -42,7 +42,9 @@ class _BadRequest(Exception):
     pass
 
 
-async def _read_request(reader: asyncio.StreamReader, first_line: bytes) -> Request:
+async def _read_request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first_line: bytes
+) -> Request:
     try:
         method, target, version = first_line.decode("latin-1").rstrip("\r\n").split(" ")
     except ValueError:
@@ -67,6 +69,9 @@ async def _read_request(reader: asyncio.StreamReader, first_line: bytes) -> Requ
     if version == "HTTP/1.0" and headers.get("connection", "").lower() != "keep-alive":
         headers.setdefault("connection", "close")
     body = b""
+    if headers.get("expect", "").lower() == "100-continue":
+        # curl sends this for bodies over 1 KiB and waits a second for the go-ahead.
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
     if headers.get("transfer-encoding", "").lower() == "chunked":
         parts: list[bytes] = []
         total = 0
@@ -134,7 +139,7 @@ async def serve_connection(
                 continue
             try:
                 async with asyncio.timeout(READ_TIMEOUT):
-                    request = await _read_request(reader, first_line)
+                    request = await _read_request(reader, writer, first_line)
             except (_BadRequest, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
                 text = f"400 Bad Request: {exc}\n".encode()
                 writer.write(
