@@ -190,6 +190,10 @@ def test_extension_counters_show_connections_through_toxics(
     assert ("ext", "idle") not in counts
     text = http.get("/metrics").text
     assert 'aistack_proxy_connections_accepted_total{proxy="ext"} 1' in text
+    # The 1 ms latency toxic held the ping once and reports how late it released it.
+    count = re.search(r"^aistack_latency_toxic_lateness_seconds_count (\d+)$", text, re.M)
+    assert count is not None
+    assert int(count.group(1)) >= 1
     wait_until(
         lambda: 'aistack_proxy_connections_active{proxy="ext"} 0' in http.get("/metrics").text,
         5,

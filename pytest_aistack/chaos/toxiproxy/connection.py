@@ -160,6 +160,7 @@ class Connection:
             on_received=received,
             on_sent=sent,
             on_toxic_carried=carried,
+            on_latency_lateness=metrics.observe_latency_lateness,
             on_done=self._link_done,
             reset_connection=self.reset,
         )

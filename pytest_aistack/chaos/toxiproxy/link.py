@@ -177,6 +177,7 @@ class Link:
     on_received: Callable[[int], None]
     on_sent: Callable[[int], None]
     on_toxic_carried: Callable[[str], None]
+    on_latency_lateness: Callable[[float], None]
     on_done: Callable[[Link], None]
     reset_connection: Callable[[], None]
     stages: list[Stage] = field(default_factory=list)

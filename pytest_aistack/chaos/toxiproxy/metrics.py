@@ -9,9 +9,12 @@ toxic — the evidence the ``chaos`` fixture uses to report faults a test never 
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 
 LinkLabels = tuple[str, str, str, str]  # direction, listener, proxy, upstream
+# How late a latency toxic released a chunk after its due time, in seconds.
+LATENESS_BUCKETS = (0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05)
 
 
 def _escape(value: str) -> str:
@@ -27,6 +30,12 @@ class Metrics:
         self.toxic_connections: defaultdict[tuple[str, str], int] = defaultdict(int)
         # Exceptions nothing handled (the loop's exception handler saw them): a bug.
         self.internal_errors = 0
+        self.lateness_counts = [0] * (len(LATENESS_BUCKETS) + 1)
+        self.lateness_sum = 0.0
+
+    def observe_latency_lateness(self, seconds: float) -> None:
+        self.lateness_counts[bisect.bisect_left(LATENESS_BUCKETS, seconds)] += 1
+        self.lateness_sum += seconds
 
     def render(self) -> str:
         lines: list[str] = []
@@ -76,6 +85,20 @@ class Metrics:
                 f'aistack_toxic_connections_total{{proxy="{_escape(proxy)}",'
                 f'toxic="{_escape(toxic)}"}} {count}'
             )
+        family = "aistack_latency_toxic_lateness_seconds"
+        lines.append(
+            f"# HELP {family} How late latency toxics released chunks after their due time "
+            "(pytest-aistack extension)."
+        )
+        lines.append(f"# TYPE {family} histogram")
+        cumulative = 0
+        for bound, count in zip(LATENESS_BUCKETS, self.lateness_counts, strict=False):
+            cumulative += count
+            lines.append(f'{family}_bucket{{le="{bound}"}} {cumulative}')
+        total = sum(self.lateness_counts)
+        lines.append(f'{family}_bucket{{le="+Inf"}} {total}')
+        lines.append(f"{family}_sum {self.lateness_sum}")
+        lines.append(f"{family}_count {total}")
         lines.append(
             "# HELP aistack_internal_errors_total "
             "Unhandled exceptions in the embedded server (pytest-aistack extension)."

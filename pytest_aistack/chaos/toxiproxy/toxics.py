@@ -103,11 +103,13 @@ async def _run_latency(stage: Stage, attrs: dict[str, int]) -> None:
             delay_ms += random.randrange(-jitter, jitter)
         sleep = delay_ms / 1000.0 - (time.monotonic() - chunk.timestamp)
         if sleep > 0:
+            due = chunk.timestamp + delay_ms / 1000.0
             try:
-                await sleep_until(chunk.timestamp + delay_ms / 1000.0)
+                await sleep_until(due)
             except asyncio.CancelledError:
                 stage.emit(chunk)  # interrupted: pass it on without the delay
                 raise
+            stage.link.on_latency_lateness(time.monotonic() - due)
         chunk.timestamp += sleep
         stage.emit(chunk)
 
