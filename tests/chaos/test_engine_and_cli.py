@@ -168,3 +168,27 @@ def test_cli_bad_config_exits_2_with_the_file_named(tmp_path: Path) -> None:
     with process, pytest.raises(ProcessError, match="exited with code 2"):
         process.wait_ready(timeout=20)
     assert f"--config {config}: missing required field: upstream at proxy 1" in process.tail()
+
+
+def test_embedded_stop_closes_api_listeners_and_connections(tmp_path: Path) -> None:
+    """EmbeddedToxiproxy.stop leaves nothing listening and no connection open."""
+    from pytest_aistack.chaos.toxiproxy import EmbeddedToxiproxy
+
+    from .netutil import TcpServer, connect, echo_handler, is_listening, read_to_end
+
+    echo = TcpServer(echo_handler)
+    server = EmbeddedToxiproxy()
+    api_address = server.start().removeprefix("http://")
+    try:
+        with ToxiproxyClient(server.url) as client:
+            proxy = client.create_proxy("p", echo.address)
+        held = connect(proxy.listen)
+        held.sendall(b"ping")
+        assert held.recv(4) == b"ping"
+    finally:
+        server.stop()
+    with held:
+        assert read_to_end(held, timeout=2)[1] in ("eof", "reset")
+    assert not is_listening(proxy.listen)
+    assert not is_listening(api_address)
+    echo.close()
