@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import urllib.request
@@ -93,6 +95,39 @@ class Plain(FastHttpUser):
 """
 
 
+FLOOR_CLIENT = """
+import json, socket, sys, time, urllib.request
+url, token, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+host, port = url.split("//")[1].split(":")
+body = json.dumps({"model": "mock-model", "stream": True, "max_tokens": 32,
+    "messages": [{"role": "user", "content": "hi"}]}).encode()
+out = []
+for i in range(n):
+    rid = "floor-%d-%d" % (time.time_ns(), i)
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    head = ("POST /v1/chat/completions HTTP/1.1\\r\\nHost: x\\r\\n"
+            "Content-Type: application/json\\r\\nx-request-id: %s\\r\\n"
+            "Content-Length: %d\\r\\nConnection: close\\r\\n\\r\\n" % (rid, len(body)))
+    sent = time.monotonic_ns()
+    s.sendall(head.encode() + body)
+    first, buf = None, b""
+    while b"[DONE]" not in buf:
+        data = s.recv(65536)
+        if not data:
+            break
+        buf += data
+        if first is None and b'"content":"tok0"' in buf:
+            first = time.monotonic_ns()
+    s.close()
+    out.append((rid, (first - sent) / 1e6))
+request = urllib.request.Request(url + "/admin/stats", headers={"Authorization": "Bearer " + token})
+server = json.loads(urllib.request.urlopen(request, timeout=30).read())["requests"]
+print(json.dumps([[ttft, ttft - (server[rid]["first_token_at"] - server[rid]["received_at"]) * 1e3]
+                  for rid, ttft in out]))
+"""
+
+
 def main() -> int:
     if shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
         print("needs taskset and 2 CPUs (mock on CPU 1, generator on CPU 0); MISSED: not run")
@@ -120,9 +155,15 @@ def main() -> int:
             rows[-1].update(_server_side_split(work / f"records-{users}", url, token))
             _print_row(rows[-1])
         plain = _run_plain(work, url, CONCURRENCY[-1])
+        floor = _run_floor(work, url, token)
     finally:
         mock.stop()
     _print_summary(rows, plain)
+    print(
+        f"\n== floor: a minimal blocking raw-socket client, 1 stream, same core: TTFT err "
+        f"p50/p99 {_fmt(floor['p50'])}/{_fmt(floor['p99'])} ms; minus the mock's own TTFT "
+        f"{_fmt(floor['split_p50'])}/{_fmt(floor['split_p99'])} ms (compare the 1-stream row)"
+    )
     print(f"load average after: {_loadavg()}")
     shutil.rmtree(work, ignore_errors=True)
     return 0
@@ -180,6 +221,31 @@ def _run_ours(work: Path, url: str, users: int) -> dict[str, Any]:
     }
 
 
+def _run_floor(work: Path, url: str, token: str) -> dict[str, float]:
+    script = work / "floor.py"
+    script.write_text(FLOOR_CLIENT)
+    done = subprocess.run(
+        ["taskset", "-c", "0", sys.executable, str(script), url, token, "30"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    pairs = json.loads(done.stdout)
+    errors = sorted(abs(ttft - TTFT_MS) for ttft, _ in pairs)
+    splits = sorted(split for _, split in pairs)
+
+    def pick(values: list[float], q: float) -> float:
+        return values[max(0, math.ceil(q * len(values)) - 1)]
+
+    return {
+        "p50": pick(errors, 0.5),
+        "p99": pick(errors, 0.99),
+        "split_p50": pick(splits, 0.5),
+        "split_p99": pick(splits, 0.99),
+    }
+
+
 def _run_plain(work: Path, url: str, users: int) -> dict[str, Any]:
     _locust(work, "plain", "plain.py", url, users, ["--csv", str(work / "plain")])
     stats: dict[str, Any] = {}
@@ -204,9 +270,10 @@ def _run_plain(work: Path, url: str, users: int) -> dict[str, Any]:
 def _server_side_split(records_dir: Path, url: str, token: str) -> dict[str, Any]:
     """Our TTFT minus the mock's own (first token sent - request received), per request.
 
-    The mock's timers (asyncio/uvloop, millisecond resolution) are part of the error
-    against the configured 50 ms; this difference is what the generator and the
-    loopback add on top of what the server actually did.
+    The mock's timers are part of the error against the configured 50 ms; this
+    difference is the rest: the generator, the loopback, and the time the mock took
+    to read the request before stamping ``received_at`` (which its own clock cannot
+    see) — an upper bound on what the generator adds.
     """
     request = urllib.request.Request(
         url + "/admin/stats", headers={"Authorization": f"Bearer {token}"}
@@ -268,7 +335,8 @@ def _print_row(row: dict[str, Any]) -> None:
         f"[Locust stats {_fmt(row['locust_ttft_p50'])}/{_fmt(row['locust_ttft_p99'])}]  "
         f"ITL err p50/p99 {_fmt(row['itl_p50'])}/{_fmt(row['itl_p99'])} ms [Locust: none]\n"
         f"       of the TTFT error: the mock's own timing {_fmt(row['srv_p50'])}/"
-        f"{_fmt(row['srv_p99'])} ms, generator + loopback {_fmt(row['gen_p50'])}/"
+        f"{_fmt(row['srv_p99'])} ms; the rest (generator + loopback + mock's read delay) "
+        f"{_fmt(row['gen_p50'])}/"
         f"{_fmt(row['gen_p99'])} ms\n       "
         f"tokens {'exact' if row['tokens_exact'] else 'NOT exact'}  "
         f"{row['streams_per_s']:.0f} streams/s {row['events_per_s']:.0f} events/s  "
