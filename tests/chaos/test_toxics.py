@@ -20,7 +20,7 @@ from .netutil import (
     recv_exactly,
 )
 
-TOLERANCE = 0.04
+TOLERANCE = 0.06
 
 
 def _established(
