@@ -120,6 +120,8 @@ def resolve(parsed: Any) -> LLMOptions:
         raise OptionError(str(exc)) from None
     except ValueError as exc:
         raise OptionError(f"--llm-*-timeout: {exc}") from None
+    if parsed.llm_kind not in ("", "chat", "completions"):
+        raise OptionError(f"--llm-kind {parsed.llm_kind!r}: use 'chat' or 'completions'")
     if parsed.llm_max_tokens < 0:
         raise OptionError(f"--llm-max-tokens must be >= 0, got {parsed.llm_max_tokens}")
     prompts = Path(parsed.llm_prompts) if parsed.llm_prompts else None
