@@ -189,4 +189,4 @@ def test_toxic_added_later_applies_to_open_connection(
         start = time.monotonic()
         client.sendall(b"ping")
         assert recv_exactly(client, 4) == b"ping"
-        assert time.monotonic() - start < 0.05
+        assert time.monotonic() - start < 0.1
