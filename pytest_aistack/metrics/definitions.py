@@ -85,7 +85,8 @@ def scheduled_latency_ns(record: RequestRecord) -> int | None:
 def start_lag_ns(record: RequestRecord) -> int | None:
     if record.scheduled_ns is None:
         return None
-    return record.sent_ns - record.scheduled_ns
+    # A timer may wake a few microseconds before its deadline; that is not a lead.
+    return max(0, record.sent_ns - record.scheduled_ns)
 
 
 def latency_values_ns(record: RequestRecord) -> dict[str, list[int]]:

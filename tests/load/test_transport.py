@@ -55,11 +55,13 @@ def replay() -> Iterator[ReplayServer]:
         server.stop()
 
 
-def test_gevent_transport_classifies_every_recording(replay: ReplayServer) -> None:
+@pytest.mark.parametrize("stamps", [True, False], ids=["kernel-stamps", "read-time"])
+def test_gevent_transport_classifies_every_recording(replay: ReplayServer, stamps: bool) -> None:
     manifest = load_manifest()
     urls = [replay.url(name) for name in sorted(manifest)]
+    flags = [] if stamps else ["--no-kernel-stamps"]
     done = subprocess.run(
-        [sys.executable, str(PROBE), *urls],
+        [sys.executable, str(PROBE), *flags, *urls],
         capture_output=True,
         text=True,
         timeout=120,
@@ -69,6 +71,9 @@ def test_gevent_transport_classifies_every_recording(replay: ReplayServer) -> No
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(lines) == 2 * len(manifest)
     for line in lines:
+        assert line["kernel_stamps"] is (stamps and sys.platform == "linux") or (
+            line["outcome"] == "refused"
+        )
         name = line["url"].rsplit("/", 1)[1]
         assert (line["outcome"], line["content_events"]) == (
             manifest[name]["outcome"],

@@ -11,7 +11,12 @@ import time  # noqa: E402
 
 from pytest_aistack.llm.request import build_body, endpoint_path  # noqa: E402
 from pytest_aistack.llm.stream import StreamRecorder, StreamTimeouts  # noqa: E402
+from pytest_aistack.load import transport  # noqa: E402
 from pytest_aistack.load.transport import Connection, Target, build_request_head  # noqa: E402
+
+if sys.argv[1] == "--no-kernel-stamps":  # the path TLS sockets and other systems take
+    transport._CMSG_SPACE = 0
+    del sys.argv[1]
 
 timeouts = StreamTimeouts(connect=2, first_token=2, idle=0.3, total=10)
 for url in sys.argv[1:]:
@@ -35,6 +40,7 @@ for url in sys.argv[1:]:
                     "tokens": record.usage_output_tokens,
                     "error": record.error,
                     "kept_alive": connection.sock is not None,
+                    "kernel_stamps": connection.kernel_stamps,
                     "silent_s": (record.end_ns - (record.content_ns or [record.sent_ns])[-1]) / 1e9,
                 }
             ),
