@@ -2,14 +2,14 @@
 
 Why not Locust's FastHttpUser or requests: the measurements must sit at the floor a
 raw socket reader achieves. geventhttpclient (FastHttpUser) adds buffering layers,
-and a line iterator over a response buffers whole reads before yielding. Here each
-``recv`` is timestamped the moment it returns and goes straight to the sans-IO
-:class:`~pytest_aistack.llm.stream.StreamRecorder`; HTTP framing (chunked,
-Content-Length, close-delimited) is decoded inline. One request at a time per
-connection, keep-alive between requests.
+and a line iterator over a response buffers whole reads before yielding. Here the
+bytes of each read go straight to the sans-IO
+:class:`~pytest_aistack.llm.stream.StreamRecorder`, stamped with when they arrived
+(the kernel's receive timestamp on Linux, else when the read returned); framing is
+decoded by ``http11``. One request at a time per connection, keep-alive between them.
 
-Every socket operation has a timeout: connect (``StreamTimeouts.connect``), send
-(the same), and each ``recv`` (the recorder's current read deadline).
+Every socket operation is bounded: connect and send by ``StreamTimeouts.connect``,
+reading by a per-response watchdog at the recorder's current read deadline.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ import struct
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import gevent
 from gevent import socket as gsocket
@@ -30,6 +28,16 @@ from gevent import socket as gsocket
 from pytest_aistack.llm.stream import StreamRecorder, StreamTimeouts
 from pytest_aistack.metrics.histogram import Histogram
 from pytest_aistack.metrics.record import Outcome, RequestRecord
+
+from .http11 import (
+    Body,
+    ChunkedBody,
+    CloseBody,
+    LengthBody,
+    ProtocolError,
+    Target,
+    parse_head,
+)
 
 _RECV_BYTES = 65536
 # Kernel receive timestamps (Linux SO_TIMESTAMPNS, socket(7)): the time the last
@@ -47,122 +55,6 @@ _DRAIN_AFTER_DONE_S = 0.25
 # How long after arrival this process read its bytes (only with kernel timestamps);
 # reported by the self-check.
 READ_LAG = Histogram()
-
-
-class ProtocolError(Exception):
-    """The server broke HTTP/1.1 framing."""
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    host: str
-    port: int
-    tls: bool
-    base_path: str
-    host_header: str
-
-    @classmethod
-    def from_url(cls, url: str) -> Target:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"--host {url!r}: expected http://HOST:PORT or https://HOST:PORT "
-                f"(an OpenAI-compatible server or gateway)"
-            )
-        tls = parts.scheme == "https"
-        port = parts.port or (443 if tls else 80)
-        return cls(parts.hostname, port, tls, parts.path, parts.netloc)
-
-
-class ChunkedDecoder:
-    """Incremental ``Transfer-Encoding: chunked`` decoder (RFC 9112, section 7.1)."""
-
-    __slots__ = ("_buffer", "_remaining", "_state", "finished")
-
-    _SIZE, _DATA, _DATA_END, _TRAILER = range(4)
-
-    def __init__(self) -> None:
-        self._buffer = b""
-        self._remaining = 0
-        self._state = self._SIZE
-        self.finished = False
-
-    def feed(self, data: bytes) -> bytes:
-        buffer = self._buffer + data if self._buffer else data
-        self._buffer = b""
-        head: list[bytes] = []
-        if self._state == self._SIZE:
-            # Fast path, exact: whole chunks back to back (the usual read) are cut out
-            # with find/slice; anything else (partial, last chunk, extensions, errors)
-            # is left to the state machine below.
-            pos = 0
-            size_all = len(buffer)
-            while True:
-                end = buffer.find(b"\r\n", pos, pos + 10)
-                if end < 0:
-                    break
-                try:
-                    size = int(buffer[pos:end], 16)
-                except ValueError:
-                    break
-                stop = end + 2 + size
-                if size <= 0 or stop + 2 > size_all or buffer[stop : stop + 2] != b"\r\n":
-                    break
-                head.append(buffer[end + 2 : stop])
-                pos = stop + 2
-            if pos == size_all:
-                return head[0] if len(head) == 1 else b"".join(head)
-            buffer = buffer[pos:]
-        tail = self._feed_slow(buffer)
-        if head:
-            return b"".join(head) + tail
-        return tail
-
-    def _feed_slow(self, buffer: bytes) -> bytes:
-        out: list[bytes] = []
-        pos = 0
-        size = len(buffer)
-        while pos < size and not self.finished:
-            state = self._state
-            if state == self._DATA:
-                take = min(self._remaining, size - pos)
-                out.append(buffer[pos : pos + take])
-                pos += take
-                self._remaining -= take
-                if self._remaining == 0:
-                    self._state = self._DATA_END
-            elif state == self._DATA_END:
-                if size - pos < 2:
-                    break
-                if buffer[pos : pos + 2] != b"\r\n":
-                    raise ProtocolError("chunk data not followed by CRLF")
-                pos += 2
-                self._state = self._SIZE
-            else:
-                end = buffer.find(b"\r\n", pos)
-                if end < 0:
-                    if size - pos > 4096:
-                        raise ProtocolError("chunk size line longer than 4 KiB")
-                    break
-                line = buffer[pos:end]
-                pos = end + 2
-                if state == self._TRAILER:
-                    if not line:
-                        self.finished = True
-                    continue
-                try:
-                    chunk_size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise ProtocolError(f"bad chunk size line {line[:40]!r}") from None
-                if chunk_size < 0:
-                    raise ProtocolError(f"negative chunk size {line[:40]!r}")
-                if chunk_size == 0:
-                    self._state = self._TRAILER
-                else:
-                    self._remaining = chunk_size
-                    self._state = self._DATA
-        self._buffer = buffer[pos:]
-        return b"".join(out) if len(out) != 1 else out[0]
 
 
 class Connection:
@@ -363,7 +255,7 @@ class _ResponseReader:
             return self._drain(body)
         return keep
 
-    def _read(self) -> tuple[bool, _Body | None]:
+    def _read(self) -> tuple[bool, Body | None]:
         recorder = self.recorder
         head = b""
         while True:
@@ -388,18 +280,18 @@ class _ResponseReader:
                 break
             if len(head) > _MAX_HEAD_BYTES:
                 raise ProtocolError("response headers larger than 64 KiB")
-        status, headers = _parse_head(head[:end])
+        status, headers = parse_head(head[:end])
         recorder.on_headers(status, headers.get("content-type", ""), self.end_ns)
         keep_alive = headers.get("connection", "").lower() != "close"
         if "chunked" in headers.get("transfer-encoding", "").lower():
-            body: _Body = _ChunkedBody()
+            body: Body = ChunkedBody()
         elif "content-length" in headers:
             try:
-                body = _LengthBody(int(headers["content-length"]))
+                body = LengthBody(int(headers["content-length"]))
             except ValueError:
                 raise ProtocolError(f"bad Content-Length {headers['content-length']!r}") from None
         else:
-            body, keep_alive = _CloseBody(), False
+            body, keep_alive = CloseBody(), False
         payload = body.feed(head[end + 4 :])
         if payload:
             recorder.on_bytes(payload, self.end_ns)
@@ -414,7 +306,7 @@ class _ResponseReader:
             if data is None:
                 return False, None
             if not data:
-                if not isinstance(body, _CloseBody):
+                if not isinstance(body, CloseBody):
                     recorder.transport_error(
                         "connection closed before the end of the response body",
                         self.end_ns,
@@ -427,7 +319,7 @@ class _ResponseReader:
                 self.watchdog.tighten()
         return keep_alive, body
 
-    def _drain(self, body: _Body) -> bool:
+    def _drain(self, body: Body) -> bool:
         deadline = time.monotonic() + _DRAIN_AFTER_DONE_S
         while not body.complete:
             remaining = deadline - time.monotonic()
@@ -442,68 +334,3 @@ class _ResponseReader:
             except (OSError, ProtocolError):
                 return False
         return True
-
-
-class _LengthBody:
-    __slots__ = ("complete", "remaining")
-
-    def __init__(self, length: int) -> None:
-        if length < 0:
-            raise ProtocolError(f"negative Content-Length {length}")
-        self.remaining = length
-        self.complete = length == 0
-
-    def feed(self, data: bytes) -> bytes:
-        data = data[: self.remaining]
-        self.remaining -= len(data)
-        self.complete = self.remaining == 0
-        return data
-
-
-class _CloseBody:
-    complete = False
-
-    def feed(self, data: bytes) -> bytes:
-        return data
-
-
-class _ChunkedBody(ChunkedDecoder):
-    __slots__ = ()
-
-    @property
-    def complete(self) -> bool:
-        return self.finished
-
-
-_Body = _LengthBody | _CloseBody | _ChunkedBody
-
-
-def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
-        raise ProtocolError(f"bad status line {lines[0][:80]!r}")
-    try:
-        status = int(parts[1])
-    except ValueError:
-        raise ProtocolError(f"bad status line {lines[0][:80]!r}") from None
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            key = name.strip().lower()
-            value = value.strip()
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return status, headers
-
-
-def build_request_head(target: Target, path: str, extra_headers: dict[str, str]) -> bytes:
-    """The request line and fixed headers; Content-Length and body are appended per request."""
-    lines = [
-        f"POST {path} HTTP/1.1",
-        f"Host: {target.host_header}",
-        "Content-Type: application/json",
-        "Accept: text/event-stream",
-        *(f"{k}: {v}" for k, v in extra_headers.items()),
-    ]
-    return ("\r\n".join(lines) + "\r\n").encode("latin-1")

@@ -41,8 +41,9 @@ from pytest_aistack.metrics.record import Outcome, RequestRecord
 from . import collector as llm_collector
 from . import options as llm_options
 from .arrival import Arrival, IntervalStream
+from .http11 import Target, build_request_head
 from .prompts import DEFAULT_PROMPTS, Prompt, load_prompts
-from .transport import Connection, Target, build_request_head
+from .transport import Connection
 
 llm_collector.register()
 

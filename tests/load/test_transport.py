@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_aistack.llm.replay import ReplayServer, load_manifest
-from pytest_aistack.load.transport import ChunkedDecoder, ProtocolError
+from pytest_aistack.load.http11 import ChunkedDecoder, ProtocolError
 
 PROBE = Path(__file__).resolve().parent / "transport_probe.py"
 

@@ -12,7 +12,8 @@ import time  # noqa: E402
 from pytest_aistack.llm.request import build_body, endpoint_path  # noqa: E402
 from pytest_aistack.llm.stream import StreamRecorder, StreamTimeouts  # noqa: E402
 from pytest_aistack.load import transport  # noqa: E402
-from pytest_aistack.load.transport import Connection, Target, build_request_head  # noqa: E402
+from pytest_aistack.load.http11 import Target, build_request_head  # noqa: E402
+from pytest_aistack.load.transport import Connection  # noqa: E402
 
 if sys.argv[1] == "--no-kernel-stamps":  # the path TLS sockets and other systems take
     transport._CMSG_SPACE = 0
