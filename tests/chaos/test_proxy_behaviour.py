@@ -199,3 +199,25 @@ def test_extension_counters_show_connections_through_toxics(
         5,
         "the closed connection to leave the active gauge",
     )
+
+
+@pytest.mark.usefixtures("embedded_only")
+def test_closed_connections_are_released(
+    api: ToxiproxyClient, http: httpx.Client, echo: TcpServer
+) -> None:
+    """Connections closed by either side, with toxics on both streams, leave nothing
+    behind: the active-connection gauge returns to 0."""
+    proxy = api.create_proxy("churn", echo.address)
+    api.add_toxic("churn", "latency", {"latency": 2}, stream="upstream")
+    api.add_toxic("churn", "slicer", {"average_size": 2, "size_variation": 1})
+    for index in range(40):
+        with connect(proxy.listen) as client:
+            client.sendall(b"ping")
+            if index % 2:
+                assert read_to_end(client, timeout=0.05)[1] in ("timeout", "eof")
+    wait_until(
+        lambda: 'aistack_proxy_connections_active{proxy="churn"} 0' in http.get("/metrics").text,
+        10,
+        "all 40 connections to be released",
+    )
+    assert 'aistack_proxy_connections_accepted_total{proxy="churn"} 40' in http.get("/metrics").text
