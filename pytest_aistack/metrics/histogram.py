@@ -106,6 +106,10 @@ class Histogram:
                 return float(min(max(middle, self.min), self.max))
         return float(self.max)  # unreachable: counts sum to self.count
 
+    def count_below(self, limit: int) -> int:
+        """How many samples are certainly < ``limit`` (whole buckets below it)."""
+        return sum(n for i, n in self._counts.items() if bucket_bounds(i)[1] <= limit)
+
     def percentiles(self, qs: Iterable[float]) -> dict[float, float]:
         return {q: self.percentile(q) for q in qs}
 

@@ -65,6 +65,9 @@ class Summary:
     tokens_estimated: bool
     interrupted: int
     window_s: float
+    # ITL gaps of 0: two content events in one read (batched by the server, or read
+    # late by the client). Many of them make ITL percentiles describe batching.
+    itl_zero_gaps: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -85,6 +88,7 @@ class Summary:
             tokens_estimated=run.estimated_token_requests > 0,
             interrupted=run.interrupted,
             window_s=window_s,
+            itl_zero_gaps=run.histograms["itl"].count_below(1),
         )
 
     @property
@@ -141,6 +145,7 @@ class Summary:
             "requests_per_s": num(self.requests_per_s),
             "output_tokens_per_s": num(self.output_tokens_per_s),
             "goodput_per_s": num(self.goodput_per_s),
+            "itl_zero_gaps": self.itl_zero_gaps,
         }
 
 
@@ -171,6 +176,12 @@ def format_table(summary: Summary) -> str:
         f"  error rate {summary.error_rate:.4f}  interrupted at stop {summary.interrupted}"
     )
     lines.append("outcomes: " + (", ".join(f"{k}={v}" for k, v in failed.items()) or "all ok"))
+    if summary.itl_zero_gaps:
+        itl_count = summary.metrics["itl"].count
+        lines.append(
+            f"itl: {summary.itl_zero_gaps} of {itl_count} gaps were 0 (tokens arrived together:"
+            " batched by the server or read late)"
+        )
     if summary.http_status:
         lines.append(
             "http status: " + ", ".join(f"{k}={v}" for k, v in summary.http_status.items())

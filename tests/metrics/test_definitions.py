@@ -114,3 +114,12 @@ def test_run_metrics_round_trip_and_merge() -> None:
     assert a.outcomes == {"ok": 1, "refused": 1}
     assert a.error_examples == {"refused": ["refused"]}
     assert RunMetrics.from_dict(a.to_dict()).to_dict() == a.to_dict()
+
+
+def test_tokens_arriving_together_are_counted_as_zero_gaps() -> None:
+    run = RunMetrics()
+    run.add(record(content_ns=[1_050 * MS, 1_050 * MS, 1_060 * MS, 1_060 * MS]), 0)
+    summary = Summary.from_metrics(run)
+    assert summary.itl_zero_gaps == 2
+    assert summary.metrics["itl"].count == 3
+    assert summary.to_dict()["itl_zero_gaps"] == 2

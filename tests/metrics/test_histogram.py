@@ -78,3 +78,11 @@ def test_empty_and_invalid_inputs() -> None:
         Histogram.from_dict({"count": 1})
     with pytest.raises(ValueError, match="inconsistent"):
         Histogram.from_dict({"count": 2, "total": 1, "min": 1, "max": 1, "buckets": [[1, 1]]})
+
+
+def test_count_below_counts_whole_buckets_only() -> None:
+    hist = Histogram()
+    hist.record_many([0, 0, 5, 3000, 10**9])
+    assert hist.count_below(1) == 2
+    assert hist.count_below(6) == 3
+    assert hist.count_below(10**9) == 4
