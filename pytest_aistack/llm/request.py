@@ -35,9 +35,11 @@ def build_body(
             [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
         )
     else:
-        if not isinstance(prompt, str):
-            raise TypeError("a completions request takes a string prompt, not messages")
-        body["prompt"] = prompt
+        # A prompts file may mix both forms; the completions API gets the message
+        # contents joined, one per line.
+        body["prompt"] = (
+            prompt if isinstance(prompt, str) else "\n".join(str(m["content"]) for m in prompt)
+        )
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
     if stream and include_usage:

@@ -141,11 +141,16 @@ def test_open_loop_records_scheduled_latency(run_locust: RunLocust, mock_url: st
             "0",
             "--llm-rate",
             "10",
+            # The legacy completions API, through the same path.
+            "--llm-kind",
+            "completions",
         ],
     )
     result = run.result
     assert run.exit_code == 0, run.output
     assert result.data["run"]["arrival"] == "poisson"
+    assert result.data["run"]["kind"] == "completions"
+    assert result.summary["output_tokens_estimated"] is False
     ok = result.outcomes["ok"]
     assert 20 < result.requests < 120  # ~2 users x 10/s x 3 s, Poisson
     sched = result.summary["latency_ms"]["scheduled_latency"]
