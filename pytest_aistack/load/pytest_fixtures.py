@@ -5,8 +5,14 @@ the fixture starts ``python -m locust`` as a managed child (own process group,
 log file, deadline, always stopped) and reads the JSON result it wrote::
 
     @pytest.mark.load
-    def test_burst_meets_slos(run_locust, mock_url):
-        run = run_locust("locustfiles/burst.py", host=mock_url, slo="ttft_p99_ms<=500")
+    def test_burst_meets_slos(run_locust, aistack_stack):
+        run = run_locust(
+            "locustfiles/burst.py",
+            host=aistack_stack.gateway_url,
+            env={"AISTACK_API_KEY": aistack_stack.stack.gateway_key.value},
+            args=["--llm-model", aistack_stack.profile.primary_group],
+            slo="ttft_p99_ms<=800, error_rate<=0.01",
+        )
         assert run.exit_code == 0, run.output
         assert run.result.outcomes["ok"] == run.result.requests
 """
