@@ -27,6 +27,7 @@ import asyncio
 import os
 import random
 import selectors
+import signal
 import socket
 import statistics
 import struct
@@ -242,6 +243,8 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--upstream":
         _run_upstream()
         return 0
+    # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the child processes are stopped.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     os.sched_setaffinity(0, {CLIENT_CPU})
     logs = Path(tempfile.mkdtemp(prefix="bench-toxiproxy-"))
     server_argv = [
