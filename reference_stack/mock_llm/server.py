@@ -17,6 +17,7 @@ import heapq
 import itertools
 import socket
 import time
+from collections.abc import Coroutine
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -193,9 +194,13 @@ class HttpConnection(asyncio.Protocol):
         self.head_only = method == "HEAD"
         self.http11 = version == "HTTP/1.1"
         self.busy = True
-        self.task = self.server.loop.create_task(
-            self._serve(Request(method, path, query, headers, body))
-        )
+        answer = self.engine.dispatch(Request(method, path, query, headers, body))
+        if isinstance(answer, Plan) and answer.headers_at <= time.monotonic():
+            # The common case, answered in this callback: no task, no extra loop turn.
+            self.plan = answer
+            self._send_head_and_body()
+        else:
+            self.task = self.server.loop.create_task(self._serve(answer))
 
     def _reply_and_close(self, status: int, body: bytes) -> None:
         self.busy = True
@@ -211,10 +216,11 @@ class HttpConnection(asyncio.Protocol):
         self.plan = plan
         self._send_head_and_body()
 
-    async def _serve(self, req: Request) -> None:
+    async def _serve(self, answer: Plan | Coroutine[Any, Any, Plan]) -> None:
+        """Wait for a queue slot and/or the headers' time, then send."""
         plan: Plan | None = None
         try:
-            plan = await self.engine.handle(req)
+            plan = answer if isinstance(answer, Plan) else await answer
             self.plan = plan
             delay = plan.headers_at - time.monotonic()
             if delay > 0:
