@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -282,6 +283,11 @@ def _server_side_split(records_dir: Path, url: str, token: str) -> dict[str, Any
         server = json.loads(response.read())["requests"]
     split = Histogram()
     server_error = Histogram()
+    to_request = Histogram()
+    to_us = Histogram()
+    # CLOCK_MONOTONIC is system-wide: this process's offset converts the generator's
+    # monotonic stamps to the mock's wall-clock ones (to ~µs, NTP slew aside).
+    offset_ns = time.time_ns() - time.monotonic_ns()
     for path in records_dir.glob("records-*.jsonl"):
         for line in path.read_text().splitlines():
             record = json.loads(line)
@@ -292,13 +298,36 @@ def _server_side_split(records_dir: Path, url: str, token: str) -> dict[str, Any
             theirs_ns = (seen["first_token_at"] - seen["received_at"]) * 1e9
             split.record(max(0, round(ours_ns - theirs_ns)))
             server_error.record(round(abs(theirs_ns - TTFT_MS * 1e6)))
+            # send -> the mock has read the request; the mock wrote the first token ->
+            # it reached our socket (kernel receive timestamp).
+            to_request.record(
+                max(0, round(seen["received_at"] * 1e9 - record["sent_ns"] - offset_ns))
+            )
+            to_us.record(
+                max(0, round(record["content_ns"][0] + offset_ns - seen["first_token_at"] * 1e9))
+            )
     if not split.count:
-        return {"gen_p50": None, "gen_p99": None, "srv_p50": None, "srv_p99": None}
+        return dict.fromkeys(
+            (
+                "gen_p50",
+                "gen_p99",
+                "srv_p50",
+                "srv_p99",
+                "req_p50",
+                "req_p99",
+                "resp_p50",
+                "resp_p99",
+            )
+        )
     return {
         "gen_p50": split.percentile(50) / 1e6,
         "gen_p99": split.percentile(99) / 1e6,
         "srv_p50": server_error.percentile(50) / 1e6,
         "srv_p99": server_error.percentile(99) / 1e6,
+        "req_p50": to_request.percentile(50) / 1e6,
+        "req_p99": to_request.percentile(99) / 1e6,
+        "resp_p50": to_us.percentile(50) / 1e6,
+        "resp_p99": to_us.percentile(99) / 1e6,
     }
 
 
@@ -337,7 +366,9 @@ def _print_row(row: dict[str, Any]) -> None:
         f"       of the TTFT error: the mock's own timing {_fmt(row['srv_p50'])}/"
         f"{_fmt(row['srv_p99'])} ms; the rest (generator + loopback + mock's read delay) "
         f"{_fmt(row['gen_p50'])}/"
-        f"{_fmt(row['gen_p99'])} ms\n       "
+        f"{_fmt(row['gen_p99'])} ms = request until the mock read it "
+        f"{_fmt(row['req_p50'])}/{_fmt(row['req_p99'])} + first token from the mock's write "
+        f"to our socket {_fmt(row['resp_p50'])}/{_fmt(row['resp_p99'])} ms\n       "
         f"tokens {'exact' if row['tokens_exact'] else 'NOT exact'}  "
         f"{row['streams_per_s']:.0f} streams/s {row['events_per_s']:.0f} events/s  "
         f"cpu {row['cpu']}%  {'reliable' if row['reliable'] else 'unreliable'}",
