@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
-import itertools
 import socket
 import time
 from collections.abc import Coroutine
@@ -30,40 +29,54 @@ MAX_HEAD_BYTES = 64 * 1024
 # to about two per millisecond whatever the number of streams, and matches the event
 # loop's timer resolution (uvloop/libuv round timer delays to whole milliseconds).
 EARLY_S = 0.0005
+SLOTS_PER_S = 4000  # timing wheel slots of 0.25 ms
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _TERMINATOR = b"0\r\n\r\n"
 
 
 class Scheduler:
-    """One timer for all streams: a heap of (deadline, seq, connection)."""
+    """One timer for all streams: a timing wheel of SLOT_S-wide buckets of connections.
+
+    A bucket holds the connections whose next step falls in its slot; a small heap
+    orders the non-empty slots. Per step that is a list append (plus a heap push for the
+    first stream in a slot) instead of a heap push and pop of a (deadline, seq, conn)
+    tuple with tuple comparisons, which perf showed as ~4% of the server's CPU at 1,000
+    streams. A slot is written whole, so a step leaves at most EARLY_S + one slot early.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, lateness: LatenessHistogram) -> None:
         self._loop = loop
         self._lateness = lateness
-        self._heap: list[tuple[float, int, HttpConnection]] = []
-        self._seq = itertools.count()
+        self._buckets: dict[int, list[HttpConnection]] = {}
+        self._slots: list[int] = []  # heap of the slot numbers that have a bucket
         self._handle: asyncio.TimerHandle | None = None
-        self._armed_for = 0.0
+        self._armed_slot = 0
         self._in_tick = False
 
     def schedule(self, conn: HttpConnection, deadline: float) -> None:
-        heapq.heappush(self._heap, (deadline, next(self._seq), conn))
+        slot = int(deadline * SLOTS_PER_S)
+        bucket = self._buckets.get(slot)
+        if bucket is not None:
+            bucket.append(conn)
+            return
+        self._buckets[slot] = [conn]
+        heapq.heappush(self._slots, slot)
         # Inside a tick the timer is re-armed once at its end, not once per stream.
-        if not self._in_tick and (self._handle is None or deadline < self._armed_for):
+        if not self._in_tick and (self._handle is None or slot < self._armed_slot):
             self._arm()
 
     def _arm(self) -> None:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        if not self._heap:
+        if not self._slots:
             return
-        target = self._heap[0][0]
-        self._armed_for = target
+        slot = self._slots[0]
+        self._armed_slot = slot
         # uvloop rounds timer delays to the nearest millisecond, so the tick fires within
-        # +-0.5 ms of the target; writing what is due within EARLY_S of "now" then never
-        # finds the earliest stream not yet due (no spinning on early wake-ups).
-        delay = target - time.monotonic()
+        # +-0.5 ms of the slot's start; writing what is due within EARLY_S of "now" then
+        # always reaches that slot (no spinning on early wake-ups).
+        delay = slot / SLOTS_PER_S - time.monotonic()
         self._handle = self._loop.call_later(delay if delay > EARLY_S else 0, self._tick)
 
     def _tick(self) -> None:
@@ -71,15 +84,22 @@ class Scheduler:
         self._in_tick = True
         try:
             now = time.monotonic()
-            horizon = now + EARLY_S
-            heap = self._heap
+            last_slot = int((now + EARLY_S) * SLOTS_PER_S)
+            slots = self._slots
+            buckets = self._buckets
             pop = heapq.heappop
             record = self._lateness.record
-            while heap and heap[0][0] <= horizon:
-                deadline, _, conn = pop(heap)
-                if not conn.closed:
-                    record(now - deadline)
-                    conn.advance(horizon)
+            due_by = now + EARLY_S
+            while slots and slots[0] <= last_slot:
+                slot = pop(slots)
+                # The whole slot is written, and when behind, everything overdue in one
+                # write per stream (never one write per late step: that would feed on itself).
+                horizon = max(due_by, (slot + 1) / SLOTS_PER_S)
+                for conn in buckets.pop(slot):
+                    pending = conn.pending
+                    if not conn.closed and pending is not None:
+                        record(now - pending[0])
+                        conn.advance(horizon)
         finally:
             self._in_tick = False
             self._arm()
