@@ -21,6 +21,7 @@ import os
 import socket
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
 
 import gevent
@@ -42,6 +43,7 @@ from pytest_aistack.metrics.record import RequestRecord
 
 from . import options as llm_options
 from . import transport
+from .prompts import DEFAULT_PROMPTS, load_prompts
 from .results import build_result, write_result_files
 from .selfcheck import SelfCheck, verdict
 
@@ -243,8 +245,12 @@ def install(environment: Environment, **_: Any) -> None:
     if not opts.slo:
         opts = _class_slo(environment, opts)
     for user_class in environment.user_classes:
+        if not hasattr(user_class, "prompts_file"):
+            continue  # not an LLMUser
         try:
             llm_options.arrival_for(opts, user_class)
+            # Fail once, clearly, instead of once per spawned user.
+            load_prompts(Path(opts.prompts or user_class.prompts_file or DEFAULT_PROMPTS))
         except ValueError as exc:
             sys.stderr.write(f"pytest-aistack: {user_class.__name__}: {exc}\n")
             sys.exit(2)

@@ -203,3 +203,19 @@ def test_shapes_reach_their_user_counts(
     run = run_locust(locustfile, host=mock_url, args=[*args, "--llm-max-tokens", "4"])
     assert run.result.data["run"]["users_max"] == users_max
     assert run.result.outcomes["ok"] > 0
+
+
+def test_bad_prompts_file_fails_once_naming_file_and_line(
+    run_locust: RunLocust, mock_url: str, tmp_path: Path
+) -> None:
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"prompt": "fine"}\n{"prompt": 42}\n')
+    run = run_locust(
+        TEST_LOCUSTFILES / "closed.py",
+        host=mock_url,
+        users=1,
+        run_time="2s",
+        args=["--llm-prompts", str(prompts)],
+    )
+    assert run.exit_code == 2
+    assert f"Closed: {prompts}:2: expected 'prompt' (a string)" in run.output
