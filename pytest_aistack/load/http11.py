@@ -45,6 +45,11 @@ class ChunkedDecoder:
         self._state = self._SIZE
         self.finished = False
 
+    @property
+    def at_boundary(self) -> bool:
+        """The next byte starts a chunk-size line."""
+        return self._state == self._SIZE and not self._buffer and not self.finished
+
     def feed(self, data: bytes) -> bytes:
         buffer = self._buffer + data if self._buffer else data
         self._buffer = b""
@@ -186,3 +191,15 @@ def build_request_head(target: Target, path: str, extra_headers: dict[str, str])
         *(f"{k}: {v}" for k, v in extra_headers.items()),
     ]
     return ("\r\n".join(lines) + "\r\n").encode("latin-1")
+
+
+def whole_chunk_length(peeked: bytes) -> int:
+    """Length on the wire of the chunk whose start is ``peeked``, or 0 if unknown."""
+    end = peeked.find(b"\r\n")
+    if not 0 < end <= 8:
+        return 0
+    try:
+        size = int(peeked[:end], 16)
+    except ValueError:
+        return 0
+    return end + 2 + size + 2 if size > 0 else 0

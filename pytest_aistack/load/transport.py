@@ -37,6 +37,7 @@ from .http11 import (
     ProtocolError,
     Target,
     parse_head,
+    whole_chunk_length,
 )
 
 _RECV_BYTES = 65536
@@ -48,6 +49,8 @@ _SO_TIMESTAMPNS = 35
 _TIMESPEC = struct.Struct("@qq")
 _CMSG_SPACE = socket.CMSG_SPACE(_TIMESPEC.size) if hasattr(socket, "CMSG_SPACE") else 0
 _MAX_PLAUSIBLE_LAG_NS = 60 * 1_000_000_000
+# Read lag above which the next reads take one HTTP chunk at a time (see _recv).
+_PRECISE_AFTER_LAG_NS = 1_000_000
 _MAX_HEAD_BYTES = 65536
 _DRAIN_AFTER_DONE_S = 0.25
 
@@ -201,7 +204,16 @@ class _Watchdog:
 class _ResponseReader:
     """Reads one response from ``sock`` into ``recorder``; every recv has a deadline."""
 
-    __slots__ = ("answered", "end_ns", "kernel_stamps", "recorder", "sock", "watchdog")
+    __slots__ = (
+        "answered",
+        "chunks",
+        "end_ns",
+        "kernel_stamps",
+        "lagging",
+        "recorder",
+        "sock",
+        "watchdog",
+    )
 
     def __init__(self, sock: Any, recorder: StreamRecorder, kernel_stamps: bool) -> None:
         self.sock = sock
@@ -210,6 +222,8 @@ class _ResponseReader:
         self.answered = False
         self.end_ns = 0
         self.watchdog: _Watchdog | None = None
+        self.chunks: ChunkedBody | None = None
+        self.lagging = False
 
     def _recv(self) -> bytes | None:
         """The next bytes; b"" at EOF; None when the read deadline passed (decided).
@@ -220,7 +234,15 @@ class _ResponseReader:
         """
         try:
             if self.kernel_stamps:
-                data, ancillary, _, _ = self.sock.recvmsg(_RECV_BYTES, _CMSG_SPACE)
+                size = _RECV_BYTES
+                chunks = self.chunks
+                if self.lagging and chunks is not None and chunks.at_boundary:
+                    # Behind: packets are queueing, and one big read would stamp them
+                    # all with the last one's time. Take one HTTP chunk (one token,
+                    # usually one packet) at a time until the lag is gone.
+                    peeked = self.sock.recv(16, socket.MSG_PEEK)
+                    size = whole_chunk_length(peeked) or _RECV_BYTES
+                data, ancillary, _, _ = self.sock.recvmsg(size, _CMSG_SPACE)
             else:
                 data = self.sock.recv(_RECV_BYTES)
                 ancillary = None
@@ -237,6 +259,7 @@ class _ResponseReader:
                 if 0 < lag < _MAX_PLAUSIBLE_LAG_NS:
                     now -= lag
                     READ_LAG.record(lag)
+                    self.lagging = lag > _PRECISE_AFTER_LAG_NS
         # Never before the previous read or the send (clock conversion noise).
         self.end_ns = max(now, self.end_ns, self.recorder.sent_ns)
         return bytes(data)
@@ -284,7 +307,8 @@ class _ResponseReader:
         recorder.on_headers(status, headers.get("content-type", ""), self.end_ns)
         keep_alive = headers.get("connection", "").lower() != "close"
         if "chunked" in headers.get("transfer-encoding", "").lower():
-            body: Body = ChunkedBody()
+            self.chunks = ChunkedBody()
+            body: Body = self.chunks
         elif "content-length" in headers:
             try:
                 body = LengthBody(int(headers["content-length"]))

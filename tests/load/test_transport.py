@@ -55,11 +55,18 @@ def replay() -> Iterator[ReplayServer]:
         server.stop()
 
 
-@pytest.mark.parametrize("stamps", [True, False], ids=["kernel-stamps", "read-time"])
-def test_gevent_transport_classifies_every_recording(replay: ReplayServer, stamps: bool) -> None:
+@pytest.mark.parametrize(
+    "mode", ["kernel-stamps", "read-time", "one-chunk-per-read"], ids=lambda mode: mode
+)
+def test_gevent_transport_classifies_every_recording(replay: ReplayServer, mode: str) -> None:
     manifest = load_manifest()
     urls = [replay.url(name) for name in sorted(manifest)]
-    flags = [] if stamps else ["--no-kernel-stamps"]
+    stamps = mode != "read-time"
+    flags = {
+        "kernel-stamps": [],
+        "read-time": ["--no-kernel-stamps"],
+        "one-chunk-per-read": ["--always-one-chunk"],
+    }[mode]
     done = subprocess.run(
         [sys.executable, str(PROBE), *flags, *urls],
         capture_output=True,
@@ -99,9 +106,12 @@ def test_gevent_transport_times_out_a_silent_server(replay: ReplayServer) -> Non
         assert "no response headers within 2 s" in line["error"]
 
 
-def test_gevent_transport_reuses_connections_and_counts_tokens(mock_url: str) -> None:
+@pytest.mark.parametrize("flags", [[], ["--always-one-chunk"]], ids=["default", "one-chunk"])
+def test_gevent_transport_reuses_connections_and_counts_tokens(
+    mock_url: str, flags: list[str]
+) -> None:
     done = subprocess.run(
-        [sys.executable, str(PROBE), mock_url],
+        [sys.executable, str(PROBE), *flags, mock_url],
         capture_output=True,
         text=True,
         timeout=60,
@@ -113,3 +123,13 @@ def test_gevent_transport_reuses_connections_and_counts_tokens(mock_url: str) ->
         assert line["outcome"] == "ok", line
         assert line["tokens"] == line["content_events"] == 16
         assert line["kept_alive"] is True
+
+
+def test_whole_chunk_length_from_a_peek() -> None:
+    from pytest_aistack.load.http11 import whole_chunk_length
+
+    assert whole_chunk_length(b"1f\r\ndata: {") == 2 + 2 + 31 + 2
+    assert whole_chunk_length(b"0\r\n\r\n") == 0  # last chunk: read normally
+    assert whole_chunk_length(b"1f;ext=1") == 0  # no line end within the peek
+    assert whole_chunk_length(b"zz\r\n") == 0
+    assert whole_chunk_length(b"") == 0

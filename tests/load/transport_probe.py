@@ -18,6 +18,9 @@ from pytest_aistack.load.transport import Connection  # noqa: E402
 if sys.argv[1] == "--no-kernel-stamps":  # the path TLS sockets and other systems take
     transport._CMSG_SPACE = 0
     del sys.argv[1]
+elif sys.argv[1] == "--always-one-chunk":  # the path taken while the generator lags
+    transport._PRECISE_AFTER_LAG_NS = -1
+    del sys.argv[1]
 
 timeouts = StreamTimeouts(connect=2, first_token=2, idle=0.3, total=10)
 for url in sys.argv[1:]:
