@@ -69,6 +69,7 @@ class Engine:
         self._started = time.monotonic()
         self._ready_at = self._started + config.warmup_s
         self._request_counter = 0
+        self._profiles: dict[tuple[str | None, Any], TimingProfile] = {}
         self._base_headers = [("x-mock-backend", config.name)]
 
     # lifecycle -----------------------------------------------------------------
@@ -403,12 +404,20 @@ class Engine:
         return plan
 
     def _profile(self, req: Request, parsed: GenerationRequest) -> TimingProfile:
-        profile = self.config.timing
         header = req.headers.get("x-mock-profile")
+        cacheable = parsed.profile is None or isinstance(parsed.profile, str)
+        key = (header, parsed.profile if cacheable else None)
+        if cacheable and key in self._profiles:
+            return self._profiles[key]  # load tests send the same profile every time
+        profile = self.config.timing
         if parsed.profile is not None:
             profile = profile.with_overrides(parse_profile(parsed.profile))
         if header:
             profile = profile.with_overrides(parse_profile(header))
+        if cacheable:
+            if len(self._profiles) >= 256:
+                self._profiles.clear()
+            self._profiles[key] = profile
         return profile
 
     def _faults(self, req: Request, parsed: GenerationRequest) -> Faults:

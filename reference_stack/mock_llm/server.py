@@ -88,7 +88,10 @@ class Scheduler:
             slots = self._slots
             buckets = self._buckets
             pop = heapq.heappop
-            record = self._lateness.record
+            lateness = self._lateness
+            record = lateness.record
+            counts = lateness.counts
+            total = 0
             due_by = now + EARLY_S
             while slots and slots[0] <= last_slot:
                 slot = pop(slots)
@@ -98,8 +101,14 @@ class Scheduler:
                 for conn in buckets.pop(slot):
                     pending = conn.pending
                     if not conn.closed and pending is not None:
-                        record(now - pending[0])
+                        late = now - pending[0]
+                        if late > 0.0:  # early writes (within the window) are not late
+                            record(late)
+                        else:
+                            counts[0] += 1
+                            total += 1
                         conn.advance(horizon)
+            lateness.total += total
         finally:
             self._in_tick = False
             self._arm()
@@ -109,6 +118,7 @@ class HttpConnection(asyncio.Protocol):
     def __init__(self, server: MockHttpServer) -> None:
         self.server = server
         self.engine = server.engine
+        self.scheduler = server.scheduler
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.busy = False
@@ -339,7 +349,7 @@ class HttpConnection(asyncio.Protocol):
         if tokens:
             plan.tokens_sent(tokens)
         self.pending = step
-        self.server.scheduler.schedule(self, deadline)
+        self.scheduler.schedule(self, deadline)
 
     def _response_done(self) -> None:
         self.plan = None

@@ -29,8 +29,8 @@ def stream_steps(
         # The hot path (every benchmark stream): no fault checks per token.
         token = fmt.token
         deadline = t0
-        for index in range(tokens):
-            deadline = t0 + next(offsets)
+        for index, offset in zip(range(tokens), offsets, strict=False):
+            deadline = t0 + offset
             yield (deadline, token(index), 1, DATA)
         yield (deadline, finish, 0, DATA)
         return
