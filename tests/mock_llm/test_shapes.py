@@ -251,3 +251,18 @@ def test_stats_filters(client: httpx.Client, mock: MockServer) -> None:
         lean = admin.get("/admin/stats?requests=0").json()
     assert "requests" not in lean
     assert lean["endpoints"]["POST /v1/chat/completions"]["total"] == 3
+
+
+def test_seeded_draws_depend_only_on_seed_and_request_id(client: httpx.Client) -> None:
+    def tokens(request_id: str, seed: int) -> int:
+        headers = {
+            "x-request-id": request_id,
+            "x-mock-profile": f"output_tokens=uniform:1:1000,seed={seed},itl_ms=0,ttft_ms=0",
+        }
+        body = client.post("/v1/chat/completions", json=CHAT, headers=headers).json()
+        count: int = body["usage"]["completion_tokens"]
+        return count
+
+    assert tokens("same", 1) == tokens("same", 1)
+    assert len({tokens(f"id-{i}", 1) for i in range(6)}) > 1
+    assert len({tokens("same", seed) for seed in range(6)}) > 1
