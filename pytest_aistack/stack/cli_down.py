@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             deadline = time.monotonic() + WAIT_S
             while record.path.exists() and time.monotonic() < deadline:
                 time.sleep(0.1)  # polling for the owner's teardown, with a deadline
-        killed = runs.kill_run(record.run_id)
+        killed = runs.kill_run(record.run_id, record.groups)
         record.remove()
         extra = f", {len(killed)} leftover process(es) killed" if killed else ""
         print(f"aistack: stopped run {record.run_id} ({record.kind}){extra}")

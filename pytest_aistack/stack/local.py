@@ -165,7 +165,7 @@ class LocalBackend:
             running.process.stop(grace=STOP_GRACE)
         if self._record is not None:
             # Anything that escaped its process group still carries our run id.
-            runs.kill_run(self.run_id)
+            runs.kill_run(self.run_id, self._record.groups)
             self._record.remove()
             self._record = None
         for running in started:
@@ -187,6 +187,7 @@ class LocalBackend:
         for service in wave:
             self._check_dependencies_proxied(service)
             self._running[service.name] = self._launch(service)
+        self._record_services(wave)  # before waiting: a crash now is still reaped
         deadline = wave_start + max(s.startup_timeout for s in wave)
         for service in wave:
             running = self._running[service.name]
@@ -209,12 +210,16 @@ class LocalBackend:
             raise self._failure(name, str(exc)) from None
         for name, seconds in took.items():
             self.timings[name] = health_start - wave_start + seconds
-        assert self._record is not None
-        self._record.services.update(
-            {s.name: {"pid": self._running[s.name].process.pid} for s in wave}
-        )
-        self._record.save()
         self._create_proxies()
+
+    def _record_services(self, wave: list[ServiceSpec]) -> None:
+        assert self._record is not None
+        for service in wave:
+            pid = self._running[service.name].process.pid
+            if pid is not None:
+                start = runs.process_start_time(pid)
+                self._record.services[service.name] = {"pid": pid, "start": start}
+        self._record.save()
 
     def _launch(self, service: ServiceSpec) -> _Running:
         port = free_port() if service.port == "pick" else None

@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ class RunRecord:
     kind: str  # "pytest" | "up" | "demo"
     kept: bool = False  # left running on purpose (--aistack-keep-up)
     log_dir: str = ""
-    services: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> pid, url…
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> pid, start
     urls: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -61,6 +62,15 @@ class RunRecord:
     def remove(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+    @property
+    def groups(self) -> dict[int, int]:
+        """Process group leader pid -> its start time, for every recorded service."""
+        return {
+            int(svc["pid"]): int(svc["start"])
+            for svc in self.services.values()
+            if isinstance(svc.get("pid"), int) and isinstance(svc.get("start"), int)
+        }
 
     def owner_alive(self) -> bool:
         return process_start_time(self.owner_pid) == self.owner_start
@@ -80,23 +90,47 @@ def load_runs() -> list[RunRecord]:
     return records
 
 
-def process_start_time(pid: int) -> int | None:
-    """Start time of ``pid`` in clock ticks since boot (field 22 of /proc/PID/stat)."""
+def _stat(pid: int | str) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name: state, ppid, pgrp, …"""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name (field 2) is in parentheses and may contain spaces.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return int(fields[19])
+    return stat[stat.rindex(")") + 2 :].split()
 
 
-def pids_with_run_id(run_id: str) -> list[int]:
-    """Every live process whose environment carries ``AISTACK_RUN_ID=run_id``."""
+def process_start_time(pid: int) -> int | None:
+    """Start time of ``pid`` in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields is not None else None
+
+
+def pids_with_run_id(run_id: str, groups: Mapping[int, int] | None = None) -> list[int]:
+    """Every live process of the run: carrying ``AISTACK_RUN_ID=run_id`` in its
+    environment, or a member of one of its recorded process groups.
+
+    ``groups`` maps a service's group leader pid to its start time. The environment is
+    not enough on its own: redis-server overwrites its environ area with its process
+    title, so /proc/PID/environ no longer shows the run id. A group is ours while its
+    leader still has the recorded start time, or when the leader is gone: Linux does
+    not hand out a pid that is still some group's id, so surviving members are ours.
+    """
+    ours = {
+        leader
+        for leader, start in (groups or {}).items()
+        if process_start_time(leader) in (start, None)
+    }
     needle = f"{RUN_ID_ENV}={run_id}".encode()
     found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        fields = _stat(entry.name)
+        if fields is None or fields[0] == "Z":
+            continue  # gone, or a zombie: nothing left to stop
+        if int(fields[2]) in ours:
+            found.append(int(entry.name))
             continue
         try:
             environ = (entry / "environ").read_bytes()
@@ -104,19 +138,19 @@ def pids_with_run_id(run_id: str) -> list[int]:
             continue
         if needle in environ.split(b"\0"):
             found.append(int(entry.name))
-    return [pid for pid in found if pid != os.getpid()]
+    return found
 
 
-def kill_run(run_id: str, grace: float = 3.0) -> list[int]:
+def kill_run(run_id: str, groups: Mapping[int, int] | None = None, grace: float = 3.0) -> list[int]:
     """SIGTERM every process of the run, SIGKILL what is left after ``grace`` s."""
-    victims = pids_with_run_id(run_id)
+    victims = pids_with_run_id(run_id, groups)
     for pid in victims:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while pids_with_run_id(run_id) and time.monotonic() < deadline:
+    while pids_with_run_id(run_id, groups) and time.monotonic() < deadline:
         time.sleep(0.05)  # polling for exit with a deadline
-    for pid in pids_with_run_id(run_id):
+    for pid in pids_with_run_id(run_id, groups):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
     return victims
@@ -128,7 +162,7 @@ def reap_orphans() -> list[RunRecord]:
     for record in load_runs():
         if record.kept or record.owner_alive():
             continue
-        kill_run(record.run_id)
+        kill_run(record.run_id, record.groups)
         record.remove()
         reaped.append(record)
     return reaped

@@ -67,7 +67,7 @@ def test_up_status_ctrl_c(tmp_path: Path) -> None:
         if up.poll() is None:
             up.kill()
             up.wait(timeout=10)
-    assert runs.pids_with_run_id(record.run_id) == []
+    assert runs.pids_with_run_id(record.run_id, record.groups) == []
     assert aistack("status").returncode == 3
 
 
@@ -93,5 +93,5 @@ def test_down_stops_a_running_up(tmp_path: Path) -> None:
         if up.poll() is None:
             up.kill()
             up.wait(timeout=10)
-    assert runs.pids_with_run_id(record.run_id) == []
+    assert runs.pids_with_run_id(record.run_id, record.groups) == []
     assert runs.load_runs() == []

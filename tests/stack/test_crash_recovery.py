@@ -57,17 +57,23 @@ def test_kill_9_mid_scenario_then_next_run_starts_clean(tmp_path: Path) -> None:
             child.kill()
             child.wait(timeout=10)
         log.close()
-    survivors = runs.pids_with_run_id(old_run)
-    assert survivors, "the killed run's services should have outlived pytest"
+    (old_record,) = runs.load_runs()
+    assert old_record.run_id == old_run
+    old_groups = old_record.groups
+    assert len(old_groups) == len(load_stack_spec(REFERENCE_SPEC).services)
+    survivors = runs.pids_with_run_id(old_run, old_groups)
+    # Every service outlived pytest, redis-server included (whose environ no longer
+    # shows the run id: it is found through its recorded process group).
+    assert set(old_groups) <= set(survivors)
 
     backend = LocalBackend(load_stack_spec(REFERENCE_SPEC), log_dir=tmp_path / "next")
     try:
         stack = backend.up()
-        assert runs.pids_with_run_id(old_run) == []
+        assert runs.pids_with_run_id(old_run, old_groups) == []
         assert [r.run_id for r in runs.load_runs()] == [backend.run_id]
         ready = httpx.get(f"{stack.gateway_url}/health/readiness", timeout=5)
         assert ready.status_code == 200
     finally:
         backend.down()
-        runs.kill_run(old_run)  # only matters if the assertion above failed
+        runs.kill_run(old_run, old_groups)  # only matters if an assertion above failed
     assert runs.pids_with_run_id(backend.run_id) == []
