@@ -21,9 +21,6 @@ def run(args: argparse.Namespace) -> int:
     from pytest_aistack.stack import runs
 
     records = runs.load_runs()
-    if not records:
-        print("aistack: no stack running")
-        return 0
     for record in records:
         if record.owner_alive() and not record.kept and record.kind != "up":
             print(
@@ -41,4 +38,12 @@ def run(args: argparse.Namespace) -> int:
         record.remove()
         extra = f", {len(killed)} leftover process(es) killed" if killed else ""
         print(f"aistack: stopped run {record.run_id} ({record.kind}){extra}")
+    # Containers of docker-backend runs: kept ones and those of a dead owner.
+    from pytest_aistack.stack.docker_runs import down_runs
+
+    removed = down_runs()
+    for run in removed:
+        print(f"aistack: removed docker run {run.run_id}: containers {', '.join(run.containers)}")
+    if not records and not removed:
+        print("aistack: no stack running")
     return 0

@@ -34,6 +34,7 @@ containers and network, also after a failed start.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import httpx
 
-from pytest_aistack.stack import docker_runs
+from pytest_aistack.stack import docker_runs, runs
 from pytest_aistack.stack.docker_engine import (
     CONFIG_DIR,
     DOCKER_API_TIMEOUT,
@@ -136,6 +137,7 @@ class DockerBackend:
         self._running: dict[str, _Running] = {}
         self._network: Network | None = None
         self._client: Any = None
+        self._record: runs.RunRecord | None = None
         self._labels: dict[str, str] = {}
         self._toxiproxy_image = self.images.services
         self._stack: Stack | None = None
@@ -165,12 +167,25 @@ class DockerBackend:
         self._client = docker_client()
         # Before anything of ours exists: leftovers of a run whose owner died go first.
         self.reaped = docker_runs.reap_leftovers(self._client)
+        for leftover in self.reaped:  # their run records (aistack status) go with them
+            (runs.runs_dir() / f"{leftover.run_id}.json").unlink(missing_ok=True)
         self.timings["reap"] = time.monotonic() - started
-        configure_testcontainers(resolve_ryuk(self._client, self.ryuk_mode))
-        self._check_images()
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self._labels = docker_runs.run_labels(self.run_id, kind=self.kind, kept=self.keep_up)
         try:
+            configure_testcontainers(resolve_ryuk(self._client, self.ryuk_mode))
+            self._check_images()
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            self._labels = docker_runs.run_labels(self.run_id, kind=self.kind, kept=self.keep_up)
+            # The same run record as the local backend's: `aistack status` lists this run
+            # and `aistack down` stops it (docker_runs removes its containers).
+            self._record = runs.RunRecord(
+                run_id=self.run_id,
+                owner_pid=os.getpid(),
+                owner_start=runs.own_start_time(),
+                kind=self.kind,
+                kept=self.keep_up,
+                log_dir=str(self.log_dir),
+            )
+            self._record.save()
             self._create_network()
             for wave in self.spec.startup_waves():
                 self._start_wave(wave)
@@ -179,10 +194,17 @@ class DockerBackend:
             self._teardown()
             raise
         self.timings["total"] = time.monotonic() - started
+        self._record.urls = {name: e.url for name, e in self._stack.endpoints.items()}
+        self._record.services = {
+            name: {"container": f"aistack-{self.run_id}-{name}"} for name in self._running
+        }
+        self._record.save()
         return self._stack
 
     def down(self) -> None:
         if self.keep_up and self._stack is not None:
+            # Left running on purpose (labelled kept); `aistack down` removes it.
+            self._release_clients()
             return
         self._teardown()
 
@@ -206,6 +228,16 @@ class DockerBackend:
             # One sweep by label removes anything left of this run (a container whose
             # start failed half-way, the network).
             docker_runs.remove_run(self._client, self.run_id)
+        if self._record is not None:
+            self._record.remove()
+            self._record = None
+        self._release_clients()
+        self._stack = None
+
+    def _release_clients(self) -> None:
+        for running in self._running.values():
+            running.container.get_docker_client().client.close()
+        if self._client is not None:
             self._client.close()
             self._client = None
         if self._network is not None:
@@ -214,7 +246,6 @@ class DockerBackend:
             with contextlib.suppress(AttributeError):
                 self._network._docker.client.close()
             self._network = None
-        self._stack = None
 
     # -- start-up ----------------------------------------------------------------------
 

@@ -115,3 +115,32 @@ def reap_leftovers(client: Any) -> list[LeftoverRun]:
         if owner_gone(labels):
             reaped.append(remove_run(client, run_id))
     return reaped
+
+
+def down_runs() -> list[LeftoverRun]:
+    """For ``aistack down``: remove this machine's kept runs and every orphaned run.
+
+    A run whose owner is alive and did not ask to be kept (a pytest session in
+    progress) is left to its owner. Without docker-py or an answering engine there is
+    nothing to remove: ``[]``.
+    """
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+    except Exception:  # no docker-py, no engine: no docker runs to stop
+        return []
+    try:
+        client.ping()
+    except Exception:
+        client.close()
+        return []
+    try:
+        removed = []
+        for run_id, (labels, _members) in sorted(find_runs(client).items()):
+            ours_kept = labels.get(KEPT) == "true" and labels.get(BOOT_ID) == boot_id()
+            if ours_kept or owner_gone(labels):
+                removed.append(remove_run(client, run_id))
+        return removed
+    finally:
+        client.close()

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from pytest_aistack.stack import docker_runs
+from pytest_aistack.cli import main
+from pytest_aistack.stack import docker_runs, runs
 from pytest_aistack.stack.docker import DockerBackend, DockerImages, DockerStackError
 from pytest_aistack.stack.spec import load_stack_spec
 
@@ -104,3 +105,28 @@ def test_missing_image_names_the_setting_and_the_fix(
         backend.up()
     assert "docker_services_image" in str(caught.value)
     assert "scripts/docker-ci-images" in str(caught.value)
+
+
+def test_kept_run_survives_down_and_aistack_down_removes_it(
+    small_stack_yaml: Path,
+    docker_images: DockerImages,
+    docker_client_: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    backend = DockerBackend(
+        load_stack_spec(small_stack_yaml), log_dir=tmp_path, images=docker_images, keep_up=True
+    )
+    try:
+        backend.up()
+        backend.down()
+        containers, _ = _run_members(docker_client_, backend.run_id)
+        assert len(containers) == 3
+        assert (runs.runs_dir() / f"{backend.run_id}.json").exists()
+
+        assert main(["down"]) == 0
+        assert f"removed docker run {backend.run_id}" in capsys.readouterr().out
+        assert _run_members(docker_client_, backend.run_id) == ([], [])
+        assert not (runs.runs_dir() / f"{backend.run_id}.json").exists()
+    finally:
+        docker_runs.remove_run(docker_client_, backend.run_id)
