@@ -117,9 +117,9 @@ class MockLLMApp:
                 await asyncio.sleep(delay)
             lateness.record(time.monotonic() - deadline)
             if action == DATA:
-                await send({"type": "http.response.body", "body": payload, "more_body": True})
                 if tokens:
-                    plan.tokens_sent(tokens)
+                    plan.tokens_sent(tokens)  # stamped as the send is issued, not after
+                await send({"type": "http.response.body", "body": payload, "more_body": True})
             elif action == CUT:
                 plan.finish()
                 raise StreamCutError("mock LLM: injected cut, connection dropped mid-response")

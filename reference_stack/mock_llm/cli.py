@@ -38,6 +38,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     add("--max-body-bytes", type=int, default=1024 * 1024)
     add("--embedding-dim", type=int, default=32)
     add("--max-recorded-requests", type=int, default=100_000)
+    add(
+        "--record-token-times",
+        action="store_true",
+        help="keep each content token's send time in the request records (admin stats); "
+        "costs 8 bytes per token per kept record",
+    )
     add("--loop", choices=["auto", "uvloop", "asyncio"], default="auto")
 
 
@@ -81,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
             max_body_bytes=args.max_body_bytes,
             embedding_dim=args.embedding_dim,
             max_recorded_requests=args.max_recorded_requests,
+            record_token_times=args.record_token_times,
         )
     except ValueError as exc:
         print(f"aistack mock-llm: {exc}", file=sys.stderr)

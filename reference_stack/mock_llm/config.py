@@ -174,6 +174,9 @@ class MockConfig:
     max_body_bytes: int = 1024 * 1024
     embedding_dim: int = 32
     max_recorded_requests: int = 100_000
+    # Per-token send times in each request's record (GET /admin/stats "token_times"):
+    # off by default, they cost 8 bytes per token per kept record.
+    record_token_times: bool = False
     max_model_len: int = 32768
 
     def __post_init__(self) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import json
 import math
 import time
+from array import array
 from collections import deque
 from collections.abc import Coroutine
 from typing import Any
@@ -259,7 +260,7 @@ class Engine:
             fault=None,
             tokens_planned=0,
             tokens_sent=0,
-            received_at=time.time(),
+            received_at=req.received_at or time.time(),
         )
         self.stats.add_record(record)
         id_header = [("x-request-id", request_id)]
@@ -309,6 +310,8 @@ class Engine:
             return fail(exc.status, exc.message, exc.param, exc.code)
         record.model = parsed.model
         record.stream = parsed.stream
+        if parsed.stream and self.config.record_token_times:
+            record.token_times = array("d")
         if parsed.model not in self.config.models:
             if ollama:
                 return fail(404, f"model '{parsed.model}' not found")

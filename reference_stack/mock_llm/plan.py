@@ -31,6 +31,8 @@ class Request:
     query: str
     headers: dict[str, str]  # lower-case names; a repeated header keeps its last value
     body: bytes
+    # Wall-clock time the request's first bytes were read (0.0: stamp when handled).
+    received_at: float = 0.0
 
 
 class Plan:
@@ -84,10 +86,20 @@ class Plan:
             self.record.headers_at = time.time()
 
     def tokens_sent(self, tokens: int) -> None:
+        """Count ``tokens`` whose write is about to be issued: call it just BEFORE the write.
+
+        The stamps are the mock's ground truth for TTFT/ITL (docs/mock_llm.md); stamped
+        after the write, they would include the send syscall (the loopback delivery).
+        """
         record = self.record
         if record is not None:
-            if not record.tokens_sent:
-                record.first_token_at = time.time()
+            token_times = record.token_times
+            if not record.tokens_sent or token_times is not None:
+                now = time.time()
+                if not record.tokens_sent:
+                    record.first_token_at = now
+                if token_times is not None:
+                    token_times.extend([now] * tokens)
             record.tokens_sent += tokens
         if self.stats is not None:
             self.stats.tokens_sent += tokens
