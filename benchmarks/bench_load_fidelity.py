@@ -10,6 +10,16 @@ closed-loop streams it prints, per run:
 - whether token counts are exact (usage == 32 per request);
 - streams/s and content events/s, and the self-check verdict.
 
+The mock runs with ``--precise-timers`` (it spins to each deadline on its own core, so
+its writes are not subject to uvloop's 1 ms timer resolution) and records each content
+token's send time (``--record-token-times``), so each
+row also splits the error: the mock's own timing (its first-token and per-token send
+times against the configuration) and the load generator's own error, |measured - the
+mock's actual| (TTFT against the mock's first_token_at - received_at, each ITL against
+the gap between the mock's send times of the two tokens). The issue's targets assume a
+truth server accurate to ~0.1 ms; the generator's own error is that figure, printed
+with the same targets beside the end-to-end |measured - configured| verdicts.
+
 Then capacity: the highest streams/s of a run whose errors met the targets, and its
 ratio to a plain Locust FastHttpUser that reads the same streams with a minimal hand
 line parser at the same concurrency (the plain user's built-in response time for a
@@ -142,7 +152,8 @@ def main() -> int:
         ["taskset", "-c", "1", sys.executable, "-m", "pytest_aistack.cli", "mock-llm",
          "--host", "127.0.0.1", "--port", "0", "--model", "mock-model",
          "--ttft-ms", str(TTFT_MS), "--itl-ms", str(ITL_MS), "--jitter-ms", "0",
-         "--output-tokens", str(TOKENS), "--max-recorded-requests", "200000"],
+         "--output-tokens", str(TOKENS), "--max-recorded-requests", "200000",
+         "--record-token-times", "--precise-timers"],
         log_path=work / "mock.log",
         cwd=REPO,
     )  # fmt: skip
@@ -281,7 +292,16 @@ def _server_side_split(records_dir: Path, url: str, token: str) -> dict[str, Any
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         server = json.loads(response.read())["requests"]
+    # Each run's records only: the next fetch stays small (token times are ~0.6 KB each).
+    reset = urllib.request.Request(
+        url + "/admin/reset", method="POST", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(reset, timeout=30):
+        pass
     split = Histogram()
+    own_ttft = Histogram()  # |our TTFT - the mock's actual TTFT|
+    own_itl = Histogram()  # |our ITL - the gap between the mock's sends of the two tokens|
+    mock_itl = Histogram()  # |the mock's actual ITL - configured|
     server_error = Histogram()
     to_request = Histogram()
     to_us = Histogram()
@@ -297,6 +317,14 @@ def _server_side_split(records_dir: Path, url: str, token: str) -> dict[str, Any
             ours_ns = record["content_ns"][0] - record["sent_ns"]
             theirs_ns = (seen["first_token_at"] - seen["received_at"]) * 1e9
             split.record(max(0, round(ours_ns - theirs_ns)))
+            own_ttft.record(round(abs(ours_ns - theirs_ns)))
+            sent = seen.get("token_times") or []
+            if len(sent) == len(record["content_ns"]):
+                content = record["content_ns"]
+                for i in range(1, len(content)):
+                    actual_ns = (sent[i] - sent[i - 1]) * 1e9
+                    own_itl.record(round(abs(content[i] - content[i - 1] - actual_ns)))
+                    mock_itl.record(round(abs(actual_ns - ITL_MS * 1e6)))
             server_error.record(round(abs(theirs_ns - TTFT_MS * 1e6)))
             # send -> the mock has read the request; the mock wrote the first token ->
             # it reached our socket (kernel receive timestamp).
@@ -306,8 +334,16 @@ def _server_side_split(records_dir: Path, url: str, token: str) -> dict[str, Any
             to_us.record(
                 max(0, round(record["content_ns"][0] + offset_ns - seen["first_token_at"] * 1e9))
             )
+    figures: dict[str, Any] = {
+        "own_ttft_p50": _percentile_ms(own_ttft, 50),
+        "own_ttft_p99": _percentile_ms(own_ttft, 99),
+        "own_itl_p50": _percentile_ms(own_itl, 50),
+        "own_itl_p99": _percentile_ms(own_itl, 99),
+        "mock_itl_p50": _percentile_ms(mock_itl, 50),
+        "mock_itl_p99": _percentile_ms(mock_itl, 99),
+    }
     if not split.count:
-        return dict.fromkeys(
+        return figures | dict.fromkeys(
             (
                 "gen_p50",
                 "gen_p99",
@@ -319,7 +355,7 @@ def _server_side_split(records_dir: Path, url: str, token: str) -> dict[str, Any
                 "resp_p99",
             )
         )
-    return {
+    return figures | {
         "gen_p50": split.percentile(50) / 1e6,
         "gen_p99": split.percentile(99) / 1e6,
         "srv_p50": server_error.percentile(50) / 1e6,
@@ -329,6 +365,10 @@ def _server_side_split(records_dir: Path, url: str, token: str) -> dict[str, Any
         "resp_p50": to_us.percentile(50) / 1e6,
         "resp_p99": to_us.percentile(99) / 1e6,
     }
+
+
+def _percentile_ms(histogram: Histogram, q: float) -> float | None:
+    return histogram.percentile(q) / 1e6 if histogram.count else None
 
 
 def _abs_error(serialised: dict[str, Any], configured_ms: float) -> dict[float, float]:
@@ -368,7 +408,11 @@ def _print_row(row: dict[str, Any]) -> None:
         f"{_fmt(row['gen_p50'])}/"
         f"{_fmt(row['gen_p99'])} ms = request until the mock read it "
         f"{_fmt(row['req_p50'])}/{_fmt(row['req_p99'])} + first token from the mock's write "
-        f"to our socket {_fmt(row['resp_p50'])}/{_fmt(row['resp_p99'])} ms\n       "
+        f"to our socket {_fmt(row['resp_p50'])}/{_fmt(row['resp_p99'])} ms\n"
+        f"       the generator's own error |measured - the mock's actual|: TTFT "
+        f"{_fmt(row['own_ttft_p50'])}/{_fmt(row['own_ttft_p99'])} ms, ITL "
+        f"{_fmt(row['own_itl_p50'])}/{_fmt(row['own_itl_p99'])} ms; the mock's own ITL "
+        f"error {_fmt(row['mock_itl_p50'])}/{_fmt(row['mock_itl_p99'])} ms\n       "
         f"tokens {'exact' if row['tokens_exact'] else 'NOT exact'}  "
         f"{row['streams_per_s']:.0f} streams/s {row['events_per_s']:.0f} events/s  "
         f"cpu {row['cpu']}%  {'reliable' if row['reliable'] else 'unreliable'}",
@@ -389,6 +433,14 @@ def _print_summary(rows: list[dict[str, Any]], plain: dict[str, Any]) -> None:
         verdict = "ok" if row256[key] <= target else "MISSED"
         print(f"  {key:<9} {row256[key]:.3f} ms (target <= {target}) {verdict}")
     print(f"  tokens    {'exact' if row256['tokens_exact'] else 'NOT exact — MISSED'}")
+    print(
+        "  the generator's own error |measured - the mock's actual send times| at 256 streams "
+        "(the mock's timing error taken out; same targets):"
+    )
+    for key, target in TARGETS.items():
+        value = row256[f"own_{key}"]
+        verdict = "n/a" if value is None else "ok" if value <= target else "MISSED"
+        print(f"  {key:<9} {_fmt(value)} ms (target <= {target}) {verdict}")
     within = [r for r in rows if _within_targets(r)]
     best = max(within, key=lambda r: r["streams_per_s"]) if within else None
     print("\n== capacity (target >= 1000 streams/s of 32-token responses, >= 32000 events/s)")

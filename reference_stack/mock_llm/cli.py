@@ -44,6 +44,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="keep each content token's send time in the request records (admin stats); "
         "costs 8 bytes per token per kept record",
     )
+    add(
+        "--precise-timers",
+        action="store_true",
+        help="write each step within 0.02 ms of its deadline by spinning the last "
+        "millisecond (uses a whole core while streams run; for calibration)",
+    )
     add("--loop", choices=["auto", "uvloop", "asyncio"], default="auto")
 
 
@@ -88,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             embedding_dim=args.embedding_dim,
             max_recorded_requests=args.max_recorded_requests,
             record_token_times=args.record_token_times,
+            precise_timers=args.precise_timers,
         )
     except ValueError as exc:
         print(f"aistack mock-llm: {exc}", file=sys.stderr)

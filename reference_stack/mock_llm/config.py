@@ -177,6 +177,9 @@ class MockConfig:
     # Per-token send times in each request's record (GET /admin/stats "token_times"):
     # off by default, they cost 8 bytes per token per kept record.
     record_token_times: bool = False
+    # Sub-millisecond timers (the raw server spins to each deadline): for calibration
+    # runs with the mock on a core of its own; see docs/mock_llm.md.
+    precise_timers: bool = False
     max_model_len: int = 32768
 
     def __post_init__(self) -> None:

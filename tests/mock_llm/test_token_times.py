@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from .conftest import MockFactory
 from .helpers import CHAT, raw_request
 
@@ -11,10 +13,13 @@ ITL_MS = 20.0
 TOKENS = 6
 
 
-def test_token_times_are_recorded_per_content_token(start_mock: MockFactory) -> None:
+@pytest.mark.parametrize("timers", [[], ["--precise-timers"]], ids=["default", "precise"])
+def test_token_times_are_recorded_per_content_token(
+    start_mock: MockFactory, timers: list[str]
+) -> None:
     mock = start_mock(
         "--model", "qwen", "--ttft-ms", "10", "--itl-ms", str(ITL_MS),
-        "--output-tokens", str(TOKENS), "--record-token-times",
+        "--output-tokens", str(TOKENS), "--record-token-times", *timers,
     )  # fmt: skip
     response = raw_request(
         mock.url, "/v1/chat/completions", {**CHAT, "stream": True}, {"x-request-id": "t-1"}
