@@ -31,7 +31,7 @@ def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
     while time.monotonic() < deadline:
         if _gone(pid):
             return True
-        time.sleep(0.02)
+        time.sleep(0.02)  # ok: poll interval under a deadline
     return False
 
 
@@ -41,7 +41,7 @@ def test_ready_line_fields_and_log(tmp_path: Path) -> None:
         from pytest_aistack.process import announce_ready
         print("starting up", flush=True)
         announce_ready("demo", url="http://127.0.0.1:1", workers=2)
-        time.sleep(60)
+        time.sleep(60)  # ok: the child idles until the test stops it
     """
     with ManagedProcess("demo", _python(code), log_path=tmp_path / "demo.log") as process:
         fields = process.wait_ready(timeout=30)
@@ -68,7 +68,7 @@ def test_early_exit_fails_fast_with_output(tmp_path: Path) -> None:
         # The log pump may lag the exit by a moment; the error message had the tail.
         deadline = time.monotonic() + 10
         while "bad config" not in process.tail() and time.monotonic() < deadline:
-            time.sleep(0.02)
+            time.sleep(0.02)  # ok: poll interval under a deadline
         assert "bad config: port missing" in process.tail()
     finally:
         process.stop()
@@ -94,7 +94,7 @@ def test_stop_reaches_grandchildren(tmp_path: Path) -> None:
         from pytest_aistack.process import announce_ready
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
         announce_ready("parent", child_pid=child.pid)
-        time.sleep(60)
+        time.sleep(60)  # ok: the child idles until the test stops it
     """
     process = ManagedProcess("parent", _python(code), log_path=tmp_path / "p.log")
     process.start()
@@ -114,7 +114,7 @@ def test_sigterm_ignored_then_sigkill(tmp_path: Path) -> None:
         from pytest_aistack.process import announce_ready
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         announce_ready("stubborn")
-        time.sleep(60)
+        time.sleep(60)  # ok: the child idles until the test stops it
     """
     process = ManagedProcess("stubborn", _python(code), log_path=tmp_path / "t.log")
     process.start()
@@ -129,7 +129,7 @@ def test_sigterm_honoured(tmp_path: Path) -> None:
         import time
         from pytest_aistack.process import announce_ready
         announce_ready("polite")
-        time.sleep(60)
+        time.sleep(60)  # ok: the child idles until the test stops it
     """
     process = ManagedProcess("polite", _python(code), log_path=tmp_path / "t.log")
     process.start()
@@ -141,9 +141,9 @@ def test_wait_until_polls_a_condition(tmp_path: Path) -> None:
     marker = tmp_path / "ready.flag"
     code = f"""
         import pathlib, time
-        time.sleep(0.3)
+        time.sleep(0.3)  # ok: the child becomes ready late on purpose
         pathlib.Path({str(marker)!r}).write_text("x")
-        time.sleep(60)
+        time.sleep(60)  # ok: the child idles until the test stops it
     """
     with ManagedProcess("flagger", _python(code), log_path=tmp_path / "f.log") as process:
         process.wait_until(marker.exists, timeout=30, what="flag file written")

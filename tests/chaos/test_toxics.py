@@ -75,7 +75,7 @@ def test_timeout_closes_after_quiet_period_restarting_on_data(
         start = time.monotonic()
         for index in range(3):
             if index:
-                time.sleep(0.1)  # each write lands inside the previous quiet period
+                time.sleep(0.1)  # ok: each write lands inside the previous quiet period
             client.sendall(b"x")
         last = time.monotonic()
         data, ending = read_to_end(client, timeout=3)
@@ -168,7 +168,7 @@ def test_limit_data(
             for size in chunks:
                 client.sendall(payload[offset : offset + size])
                 offset += size
-                time.sleep(0.02)  # separate chunks, as upstream's test feeds separate chunks
+                time.sleep(0.02)  # ok: separate chunks, as upstream's test feeds separate chunks
             received, ending = read_to_end(server, timeout=3)
             assert received == payload[:expected]
             if expected == limit:

@@ -107,7 +107,7 @@ def test_latency_does_not_serialise_pipelined_chunks(
         for index in range(5):
             sent_at.append(time.monotonic())
             client.sendall(bytes([65 + index]))
-            time.sleep(0.03)  # spacing the writes is the scenario, not a readiness wait
+            time.sleep(0.03)  # ok: spacing the writes is the scenario, not a readiness wait
         reader.join(timeout=5)
         delays = [arrived - sent for sent, arrived in zip(sent_at, arrived_at, strict=True)]
         # Serialised, the fifth chunk would wait 100 + 4 * 70 ms; here each waits ~100 ms.

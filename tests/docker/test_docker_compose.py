@@ -86,7 +86,7 @@ def test_compose_stack_answers_through_the_gateway(
             status = None
         if status == 200:
             break
-        time.sleep(0.25)  # polling interval under the deadline above
+        time.sleep(0.25)  # ok: polling interval under the deadline above
     assert status == 200, "the compose gateway never became ready"
     response = httpx.post(
         f"{url}/v1/chat/completions",

@@ -26,7 +26,7 @@ def _wait_for_file(path: Path, master: ManagedProcess, timeout: float) -> str:
     while not path.exists():
         if master.poll() is not None or time.monotonic() > deadline:
             raise ProcessError(f"master never announced its port; output:\n{master.tail()}")
-        time.sleep(0.05)  # polling a file the master writes, with a deadline
+        time.sleep(0.05)  # ok: polling a file the master writes, with a deadline
     return path.read_text()
 
 

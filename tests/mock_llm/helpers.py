@@ -164,4 +164,4 @@ def wait_for(predicate: Any, within_s: float, what: str) -> Any:
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within_s} s waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(0.02)  # ok: poll interval under a deadline

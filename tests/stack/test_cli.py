@@ -41,7 +41,7 @@ def test_up_status_ctrl_c(tmp_path: Path) -> None:
         deadline = time.monotonic() + UP_DEADLINE_S
         while "Ctrl-C" not in out_path.read_text() and up.poll() is None:
             assert time.monotonic() < deadline, out_path.read_text()
-            time.sleep(0.1)  # polling the child's output, with a deadline
+            time.sleep(0.1)  # ok: polling the child's output, with a deadline
         text = out_path.read_text()
         assert up.poll() is None, text
         key_file = Path(find(r"full key in (\S+)\)", text))
@@ -83,7 +83,7 @@ def test_down_stops_a_running_up(tmp_path: Path) -> None:
         deadline = time.monotonic() + UP_DEADLINE_S
         while "Ctrl-C" not in out_path.read_text() and up.poll() is None:
             assert time.monotonic() < deadline, out_path.read_text()
-            time.sleep(0.1)  # polling the child's output, with a deadline
+            time.sleep(0.1)  # ok: polling the child's output, with a deadline
         (record,) = runs.load_runs()
         down = aistack("down")
         assert down.returncode == 0, down.stderr

@@ -31,7 +31,7 @@ HOLDING_TEST = textwrap.dedent(
 
     def test_scenario_in_progress(aistack_stack):
         Path(os.environ["HOLD_FILE"]).write_text(aistack_stack.stack.extra["run_id"])
-        time.sleep(300)  # a long scenario; the parent kills this pytest with SIGKILL
+        time.sleep(300)  # ok: a long scenario; the parent kills this pytest with SIGKILL
     """
 )
 
@@ -47,7 +47,7 @@ def test_kill_9_mid_scenario_then_next_run_starts_clean(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + UP_DEADLINE_S
         while not hold_file.exists() and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)  # polling for the child's stack, with a deadline
+            time.sleep(0.1)  # ok: polling for the child's stack, with a deadline
         assert hold_file.exists(), (tmp_path / "pytest.log").read_text()[-3000:]
         old_run = hold_file.read_text()
         os.kill(child.pid, signal.SIGKILL)
