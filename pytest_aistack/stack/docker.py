@@ -21,7 +21,8 @@ anything else              ``images.services`` (mock LLM, LiteLLM: our Dockerfil
 =========================  ===========================================================
 
 Commands are the spec's, with placeholders filled for the container world: the
-listen address options ``--host``/``--bind`` become ``0.0.0.0`` and a ``--port 0``
+listen address options ``--host``/``--bind`` become every interface of the
+container (``CONTAINER_LISTEN_ADDRESS``) and a ``--port 0``
 (bind a free port and announce it) becomes the fixed container port, since a port
 must be known before a container starts to be published. ``${url:NAME}`` and
 ``${proxy_url:NAME}`` name services by their alias on the network.
@@ -47,6 +48,7 @@ import httpx
 from pytest_aistack.stack import docker_runs, runs
 from pytest_aistack.stack.docker_engine import (
     CONFIG_DIR,
+    CONTAINER_LISTEN_ADDRESS,
     DOCKER_API_TIMEOUT,
     HOST,
     DockerImages,
@@ -356,7 +358,7 @@ class DockerBackend:
     def _placeholders(self) -> dict[str, str]:
         values = {
             "python": "python",
-            "host": "0.0.0.0",
+            "host": CONTAINER_LISTEN_ADDRESS,
             "admin_token": self.admin_token.value,
             "master_key": self.master_key.value,
             "log_dir": CONFIG_DIR,
@@ -384,7 +386,7 @@ class DockerBackend:
                 continue
             body = {
                 "name": running.spec.proxy,
-                "listen": f"0.0.0.0:{self._proxy_ports[name]}",
+                "listen": f"{CONTAINER_LISTEN_ADDRESS}:{self._proxy_ports[name]}",
                 "upstream": f"{name}:{running.port}",
                 "enabled": True,
             }

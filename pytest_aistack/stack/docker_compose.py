@@ -28,6 +28,7 @@ import yaml
 
 from pytest_aistack.stack.docker_engine import (
     CONFIG_DIR,
+    CONTAINER_LISTEN_ADDRESS,
     DockerImages,
     network_placeholders,
     plan_container,
@@ -45,7 +46,7 @@ IMAGES = DockerImages(
 )
 VALUES = {
     "python": "python",
-    "host": "0.0.0.0",
+    "host": CONTAINER_LISTEN_ADDRESS,
     "log_dir": CONFIG_DIR,
     "admin_token": "${AISTACK_MOCK_ADMIN_TOKEN:-aistack-admin}",
     "master_key": "${LITELLM_MASTER_KEY:-sk-aistack-compose}",
@@ -150,7 +151,7 @@ def _toxiproxy_config(spec: StackSpec, ports: dict[str, int]) -> str:
     proxies = [
         {
             "name": service.proxy,
-            "listen": f"0.0.0.0:{listen[service.name]}",
+            "listen": f"{CONTAINER_LISTEN_ADDRESS}:{listen[service.name]}",
             "upstream": f"{service.name}:{ports[service.name]}",
             "enabled": True,
         }

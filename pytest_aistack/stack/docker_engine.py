@@ -129,22 +129,27 @@ def resolve_ryuk(client: Any, mode: RyukMode) -> bool:
 # commands
 
 
+# Inside a container a service must listen on every interface to be reachable over
+# the private network; the host side is published on 127.0.0.1 only.
+CONTAINER_LISTEN_ADDRESS = "0.0.0.0"  # ok: inside a container, published on 127.0.0.1 only
+
+
 def container_argv(argv: Sequence[str], port: int) -> list[str]:
     """A local command rewritten to listen on every interface of the container.
 
-    ``--host X``/``--bind X`` (or ``=X``) -> ``0.0.0.0``; ``--port 0`` -> ``port``.
+    ``--host X``/``--bind X`` (or ``=X``) -> ``CONTAINER_LISTEN_ADDRESS``; ``--port 0`` -> ``port``.
     """
     out: list[str] = []
     rewrite_next: str | None = None
     for arg in argv:
         if rewrite_next == "addr":
-            out.append("0.0.0.0")
+            out.append(CONTAINER_LISTEN_ADDRESS)
         elif rewrite_next == "port":
             out.append(str(port) if arg == "0" else arg)
         else:
             name, eq, value = arg.partition("=")
             if eq and name in ("--host", "--bind"):
-                out.append(f"{name}=0.0.0.0")
+                out.append(f"{name}={CONTAINER_LISTEN_ADDRESS}")
             elif eq and name == "--port" and value == "0":
                 out.append(f"--port={port}")
             else:
@@ -205,7 +210,7 @@ def plan_container(
     config_path = config_text = None
     if official:
         # The image's entrypoint is /toxiproxy; these are its flags (cmd/toxiproxy).
-        argv = ["-host=0.0.0.0", f"-port={port}"]
+        argv = [f"-host={CONTAINER_LISTEN_ADDRESS}", f"-port={port}"]
     else:
         if service.config_template is not None:
             config_path = f"{CONFIG_DIR}/{service.name}.config{service.config_template.suffix}"
@@ -218,7 +223,7 @@ def plan_container(
         rendered = [render_placeholders(a, values, f"{where}.command") for a in service.command]
         argv = container_argv(rendered, port)
         if service.health.kind == "redis" and "--protected-mode" not in argv:
-            # Listening on 0.0.0.0 without a password switches protected mode on in a
+            # Listening on every interface without a password switches protected mode on in a
             # stock redis-server (the official image compiles it off); the port is
             # published on 127.0.0.1 only and the network is private.
             argv += ["--protected-mode", "no"]
