@@ -43,8 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-import httpx
-
+from pytest_aistack.chaos.client import ToxiproxyClient, ToxiproxyError
 from pytest_aistack.stack import docker_runs, runs
 from pytest_aistack.stack.docker_engine import (
     CONFIG_DIR,
@@ -380,23 +379,22 @@ class DockerBackend:
         toxiproxy = self.spec.toxiproxy
         if toxiproxy is None or toxiproxy not in self._running:
             return
-        api = self._url(toxiproxy)
-        for name, running in self._running.items():
-            if running.spec.proxy is None or name in self._proxies_created:
-                continue
-            body = {
-                "name": running.spec.proxy,
-                "listen": f"{CONTAINER_LISTEN_ADDRESS}:{self._proxy_ports[name]}",
-                "upstream": f"{name}:{running.port}",
-                "enabled": True,
-            }
-            response = httpx.post(f"{api}/proxies", json=body, timeout=5.0)
-            if response.status_code != 201:
-                raise self._failure(
-                    toxiproxy,
-                    f"creating proxy {body} answered {response.status_code}: {response.text}",
-                )
-            self._proxies_created.add(name)
+        with ToxiproxyClient(self._url(toxiproxy), timeout=5.0) as client:
+            for name, running in self._running.items():
+                if running.spec.proxy is None or name in self._proxies_created:
+                    continue
+                upstream = f"{name}:{running.port}"
+                try:
+                    client.create_proxy(
+                        running.spec.proxy,
+                        upstream,
+                        listen=f"{CONTAINER_LISTEN_ADDRESS}:{self._proxy_ports[name]}",
+                    )
+                except ToxiproxyError as exc:
+                    raise self._failure(
+                        toxiproxy, f"creating proxy {running.spec.proxy!r} -> {upstream}: {exc}"
+                    ) from None
+                self._proxies_created.add(name)
 
     # -- results and errors -------------------------------------------------------------
 

@@ -42,8 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
+from pytest_aistack.chaos.client import ToxiproxyClient, ToxiproxyError
 from pytest_aistack.process import ManagedProcess, ProcessError
 from pytest_aistack.stack import runs
 from pytest_aistack.stack.health import HealthTarget, HealthTimeout, wait_until_healthy
@@ -285,23 +284,20 @@ class LocalBackend:
         if self.spec.toxiproxy is None or self.spec.toxiproxy not in self._running:
             return
         api = self._running[self.spec.toxiproxy].url
-        for running in self._running.values():
-            if running.spec.proxy is None or running.proxy_listen is not None:
-                continue
-            body = {
-                "name": running.spec.proxy,
-                "listen": f"{HOST}:0",
-                "upstream": f"{HOST}:{running.port}",
-                "enabled": True,
-            }
-            response = httpx.post(f"{api}/proxies", json=body, timeout=5.0)
-            if response.status_code != 201:
-                raise self._failure(
-                    self.spec.toxiproxy,
-                    f"creating proxy {body} answered {response.status_code}: {response.text}",
-                )
-            # Toxiproxy reports the address it actually bound (port 0 -> a free port).
-            running.proxy_listen = str(response.json()["listen"])
+        with ToxiproxyClient(api, timeout=5.0) as toxiproxy:
+            for running in self._running.values():
+                if running.spec.proxy is None or running.proxy_listen is not None:
+                    continue
+                upstream = f"{HOST}:{running.port}"
+                try:
+                    proxy = toxiproxy.create_proxy(running.spec.proxy, upstream, listen=f"{HOST}:0")
+                except ToxiproxyError as exc:
+                    raise self._failure(
+                        self.spec.toxiproxy,
+                        f"creating proxy {running.spec.proxy!r} -> {upstream}: {exc}",
+                    ) from None
+                # Toxiproxy reports the address it actually bound (port 0 -> a free port).
+                running.proxy_listen = proxy.listen
 
     # -- results and errors -------------------------------------------------------------
 
