@@ -34,6 +34,13 @@ _LLM_OPTIONS: tuple[tuple[str, str, type, Any, str], ...] = (
     ("--llm-rate", "AISTACK_RATE", float, 0.0, "open loop: requests/s per user"),
     ("--llm-burstiness", "AISTACK_BURSTINESS", float, 0.0, "gamma shape (1 = Poisson; 0: class's)"),
     ("--llm-seed", "AISTACK_SEED", int, 0, "seed of arrival draws and prompt order"),
+    (
+        "--llm-start-spread",
+        "AISTACK_START_SPREAD",
+        float,
+        -1.0,
+        "s: each user starts at a seeded random offset in [0, this) (default: the class's)",
+    ),
     ("--slo", "AISTACK_SLO", str, "", "e.g. 'ttft_p99_ms<=500, error_rate<=0.01'; unmet -> exit 1"),
     ("--llm-results", "AISTACK_REPORT_DIR", str, "results", "directory of the result files"),
     ("--llm-results-name", "AISTACK_RESULTS_NAME", str, "", "file name stem (default: locustfile)"),
@@ -93,6 +100,7 @@ class LLMOptions:
     rate: float
     burstiness: float
     seed: int
+    start_spread_s: float  # < 0: the user class's `start_spread`
     slo: SLOSpec
     results_dir: Path
     results_name: str
@@ -107,6 +115,10 @@ def resolve(parsed: Any) -> LLMOptions:
     try:
         if parsed.llm_arrival and parsed.llm_arrival not in ARRIVAL_KINDS:
             parse_arrival(parsed.llm_arrival, 1.0)  # raises the explanatory error
+        if parsed.llm_start_spread < 0 and parsed.llm_start_spread != -1.0:
+            raise ArrivalError(
+                f"--llm-start-spread must be >= 0 seconds, got {parsed.llm_start_spread}"
+            )
         if parsed.llm_rate < 0 or parsed.llm_burstiness < 0:
             raise ArrivalError("--llm-rate and --llm-burstiness must be >= 0")
         slo = parse_slo(parsed.slo, source="--slo") if parsed.slo else SLOSpec(())
@@ -137,6 +149,7 @@ def resolve(parsed: Any) -> LLMOptions:
         rate=parsed.llm_rate,
         burstiness=parsed.llm_burstiness,
         seed=parsed.llm_seed,
+        start_spread_s=parsed.llm_start_spread,
         slo=slo,
         results_dir=Path(parsed.llm_results),
         results_name=name,
@@ -148,6 +161,16 @@ def resolve(parsed: Any) -> LLMOptions:
         api_key=api_key,
         dump_records=Path(parsed.llm_dump_records) if parsed.llm_dump_records else None,
     )
+
+
+def start_spread_for(opts: LLMOptions, user_class: Any) -> float:
+    """Seconds over which the users' first requests are spread: command line over class."""
+    if opts.start_spread_s >= 0:
+        return opts.start_spread_s
+    spread = float(getattr(user_class, "start_spread", 0.0))
+    if spread < 0:
+        raise OptionError(f"{user_class.__name__}.start_spread must be >= 0 seconds, got {spread}")
+    return spread
 
 
 def arrival_for(opts: LLMOptions, user_class: Any) -> Arrival:

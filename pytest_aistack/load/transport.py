@@ -49,8 +49,10 @@ _SO_TIMESTAMPNS = 35
 _TIMESPEC = struct.Struct("@qq")
 _CMSG_SPACE = socket.CMSG_SPACE(_TIMESPEC.size) if hasattr(socket, "CMSG_SPACE") else 0
 _MAX_PLAUSIBLE_LAG_NS = 60 * 1_000_000_000
-# Read lag above which the next reads take one HTTP chunk at a time (see _recv).
+# Read lag above which the next reads take one HTTP chunk at a time (see _recv), and
+# for how long after such a read every stream of the process does so.
 _PRECISE_AFTER_LAG_NS = 1_000_000
+_PRECISE_FOR_NS = 50_000_000
 _MAX_HEAD_BYTES = 65536
 _DRAIN_AFTER_DONE_S = 0.25
 
@@ -58,6 +60,25 @@ _DRAIN_AFTER_DONE_S = 0.25
 # How long after arrival this process read its bytes (only with kernel timestamps);
 # reported by the self-check.
 READ_LAG = Histogram()
+
+
+class _Behind:
+    """Until when every reader takes one HTTP chunk per read (process-wide).
+
+    A lagging read in one stream means the whole process was busy (a GC pause, another
+    process on the core): every other stream's socket has queued packets too, and
+    each one's first read after the pause would stamp several tokens with the last
+    one's arrival. Switching all streams at once leaves that error to the first
+    reader only, instead of to the first read of every stream.
+
+    It cannot recover what the kernel already merged: a segment that arrives while an
+    earlier one still waits in the receive queue is coalesced into it, and the merged
+    buffer keeps the later timestamp (net/ipv4/tcp_input.c, ``tcp_try_coalesce``). A
+    generator that falls more than one inter-token gap behind loses the earlier
+    token's arrival time; the self-check's loop lag reports that case.
+    """
+
+    until_ns = 0
 
 
 class Connection:
@@ -236,7 +257,8 @@ class _ResponseReader:
             if self.kernel_stamps:
                 size = _RECV_BYTES
                 chunks = self.chunks
-                if self.lagging and chunks is not None and chunks.at_boundary:
+                behind = self.lagging or _Behind.until_ns > time.monotonic_ns()
+                if behind and chunks is not None and chunks.at_boundary:
                     # Behind: packets are queueing, and one big read would stamp them
                     # all with the last one's time. Take one HTTP chunk (one token,
                     # usually one packet) at a time until the lag is gone.
@@ -257,9 +279,11 @@ class _ResponseReader:
                 seconds, nanoseconds = _TIMESPEC.unpack_from(raw)
                 lag = time.time_ns() - (seconds * 1_000_000_000 + nanoseconds)
                 if 0 < lag < _MAX_PLAUSIBLE_LAG_NS:
-                    now -= lag
                     READ_LAG.record(lag)
                     self.lagging = lag > _PRECISE_AFTER_LAG_NS
+                    if self.lagging:
+                        _Behind.until_ns = now + _PRECISE_FOR_NS
+                    now -= lag
         # Never before the previous read or the send (clock conversion noise).
         self.end_ns = max(now, self.end_ns, self.recorder.sent_ns)
         return bytes(data)

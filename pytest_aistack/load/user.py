@@ -13,6 +13,14 @@ Closed loop by default (each user sends its next request when the previous ends)
 ``arrival = "poisson"`` with ``rate = 2.0`` (or ``--llm-arrival poisson --llm-rate 2``)
 makes each user an open-loop arrival stream of ``rate`` requests/s.
 
+``start_spread = 0.5`` (or ``--llm-start-spread 0.5``) starts each user at a seeded
+random offset in [0, 0.5 s). Locust starts a batch of users in the same instant, and
+closed-loop users against a server with steady timing stay in that lockstep for the
+whole run: every request then arrives in a herd, and the last of the herd waits for
+the server to read all the others (a queueing delay that belongs to the herd, not to
+the server's steady state). Spreading the starts over about one request's duration
+removes the herd; 0 (the default) keeps Locust's behaviour.
+
 Timing uses the process's monotonic clock around raw socket reads
 (``load/transport.py``); Locust gets a ``TTFT`` and an ``E2E`` request event per
 request (so its UI and CSV show them), and the exact histograms go to our result
@@ -25,6 +33,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -73,6 +82,8 @@ class LLMUser(User):
     rate: ClassVar[float] = 1.0
     burstiness: ClassVar[float] = 1.0
     max_in_flight: ClassVar[int] = 2000
+    # Seconds over which the users' first requests are spread (see the module doc).
+    start_spread: ClassVar[float] = 0.0
     # Default SLO of runs of this user class (``--slo`` overrides).
     slo: ClassVar[str] = ""
 
@@ -84,6 +95,9 @@ class LLMUser(User):
         self._timeouts: StreamTimeouts = opts.timeouts
         self._arrival: Arrival = llm_options.arrival_for(opts, type(self))
         self._seed = opts.seed * 1_000_003 + self._number
+        spread = llm_options.start_spread_for(opts, type(self))
+        # Its own generator: the arrival draws stay what they are without a spread.
+        self._start_delay_s = random.Random(self._seed).random() * spread
         model = opts.model or self.model
         kind: Kind = opts.kind or self.kind  # type: ignore[assignment]
         if not self.host:
@@ -108,6 +122,7 @@ class LLMUser(User):
             include_usage=self.include_usage,
             user_class=type(self).__name__,
             slo=self._collector.options.slo.to_list(),
+            start_spread_s=spread,
         )
 
     @classmethod
@@ -138,6 +153,10 @@ class LLMUser(User):
 
     @task
     def generate(self) -> None:
+        if self._start_delay_s:
+            delay, self._start_delay_s = self._start_delay_s, 0.0
+            # A scheduled start phase, not a readiness wait; killed with the user at stop.
+            gevent.sleep(delay)
         if self._arrival.open_loop:
             self._open_loop(self._arrival.intervals(self._seed))
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -219,3 +220,53 @@ def test_bad_prompts_file_fails_once_naming_file_and_line(
     )
     assert run.exit_code == 2
     assert f"Closed: {prompts}:2: expected 'prompt' (a string)" in run.output
+
+
+def _first_sends_s(dump: Path, users: int) -> list[float]:
+    """Send times (s, from the earliest) of the run's first ``users`` requests."""
+    sent = sorted(
+        json.loads(line)["sent_ns"]
+        for path in dump.glob("records-*.jsonl")
+        for line in path.read_text().splitlines()
+    )[:users]
+    return [(ns - sent[0]) / 1e9 for ns in sent]
+
+
+@pytest.mark.parametrize("spread_s", [0.0, 0.8])
+def test_start_spread_staggers_the_first_requests(
+    run_locust: RunLocust, mock_url: str, tmp_path: Path, spread_s: float
+) -> None:
+    # 8 users spawned in one Locust batch; a request takes 50 + 15 x 10 ms = 200 ms.
+    dump = tmp_path / "records"
+    run = run_locust(
+        TEST_LOCUSTFILES / "closed.py",
+        host=mock_url,
+        users=8,
+        spawn_rate=100,
+        run_time="3s",
+        args=["--llm-dump-records", str(dump), "--llm-start-spread", str(spread_s)],
+    )
+    assert run.exit_code == 0, run.output
+    assert run.result.data["run"]["start_spread_s"] == spread_s
+    firsts = _first_sends_s(dump, 8)
+    if spread_s:
+        # Seeded offsets in [0, 0.8 s): spread out, and no start later than the spread.
+        gaps = [b - a for a, b in itertools.pairwise(firsts)]
+        assert firsts[-1] > 0.2, firsts
+        assert firsts[-1] < spread_s, firsts
+        assert max(gaps) > 0.02, firsts
+    else:
+        # Locust's batch: all first requests within a few ms of each other.
+        assert firsts[-1] < 0.1, firsts
+
+
+def test_negative_start_spread_is_a_usage_error(run_locust: RunLocust, mock_url: str) -> None:
+    run = run_locust(
+        TEST_LOCUSTFILES / "closed.py",
+        host=mock_url,
+        users=1,
+        run_time="1s",
+        args=["--llm-start-spread", "-0.5"],
+    )
+    assert run.exit_code == 2
+    assert "--llm-start-spread must be >= 0 seconds, got -0.5" in run.output
