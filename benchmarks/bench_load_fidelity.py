@@ -1,7 +1,7 @@
 """Fidelity and capacity of the LLM load generator (LLMUser) against the mock LLM.
 
 Setup: the mock LLM (TTFT 50 ms, ITL 10 ms, 32 tokens, no jitter) pinned to CPU 1,
-locust pinned to CPU 0 (one load-generator core). For 1, 64, 256, 384, 448 and 512
+locust pinned to CPU 0 (one load-generator core). For 1, 64, 256, 384, 416, 448 and 512
 concurrent closed-loop streams, their starts spread over one request's duration
 (``--llm-start-spread``, 0.36 s), it prints, per run:
 
@@ -60,8 +60,8 @@ from pytest_aistack.metrics.histogram import Histogram, bucket_bounds  # noqa: E
 from pytest_aistack.process import ManagedProcess  # noqa: E402
 
 TTFT_MS, ITL_MS, TOKENS = 50.0, 10.0, 32
-CONCURRENCY = (1, 64, 256, 384, 448, 512)
-DURATION_S = {1: 4, 64: 6, 256: 8, 384: 8, 448: 8, 512: 8}
+CONCURRENCY = (1, 64, 256, 384, 416, 448, 512)
+DURATION_S = {1: 4, 64: 6, 256: 8, 384: 8, 416: 8, 448: 8, 512: 8}
 # One request's duration: the users' starts are spread over it (--llm-start-spread).
 CYCLE_S = (TTFT_MS + (TOKENS - 1) * ITL_MS) / 1000
 LOCKSTEP_USERS = 256
