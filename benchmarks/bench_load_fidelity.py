@@ -246,8 +246,15 @@ def _run_ours(work: Path, url: str, users: int, spread_s: float) -> dict[str, An
         "events_per_s": summary["output_tokens_per_s"] or 0.0,
         "reliable": data["reliability"]["reliable"],
         "reasons": data["reliability"]["reasons"],
-        "cpu": next(iter(data["reliability"]["processes"].values()), {}).get("cpu_percent_mean"),
+        "cpu": _first_process_cpu(data["reliability"]["processes"]),
     }
+
+
+def _first_process_cpu(processes: dict[str, dict[str, Any]]) -> float | None:
+    for figures in processes.values():
+        cpu = figures.get("cpu_percent_mean")
+        return float(cpu) if cpu is not None else None
+    return None
 
 
 def _run_floor(work: Path, url: str, token: str) -> dict[str, float]:

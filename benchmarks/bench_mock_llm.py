@@ -177,8 +177,8 @@ async def _client_main(params: dict[str, Any]) -> dict[str, Any]:
     elapsed = time.monotonic() - t0
     cpu = time.process_time() - cpu0
     bench.running = False
-    for transport in transports:
-        transport.close()
+    for stream_transport in transports:
+        stream_transport.close()
     return {
         "events": bench.events,
         "elapsed_s": elapsed,

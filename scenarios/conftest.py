@@ -14,7 +14,7 @@ comes from the test outcome, and the session writes all of them to
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -82,8 +82,10 @@ _record_key = pytest.StashKey[ScenarioRecord]()
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report: pytest.TestReport = yield
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     record = item.stash.get(_record_key, None)
     if record is not None and (report.when == "call" or report.failed):
         if report.failed:

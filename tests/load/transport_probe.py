@@ -9,7 +9,7 @@ import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
-from pytest_aistack.llm.request import build_body, endpoint_path  # noqa: E402
+from pytest_aistack.llm.request import Kind, build_body, endpoint_path  # noqa: E402
 from pytest_aistack.llm.stream import StreamRecorder, StreamTimeouts  # noqa: E402
 from pytest_aistack.load import transport  # noqa: E402
 from pytest_aistack.load.http11 import Target, build_request_head  # noqa: E402
@@ -25,8 +25,8 @@ elif sys.argv[1] == "--always-one-chunk":  # the path taken while the generator 
 timeouts = StreamTimeouts(connect=2, first_token=2, idle=0.3, total=10)
 for url in sys.argv[1:]:
     target = Target.from_url(url)
-    kind = "completions" if "completions" in url else "chat"
-    body = json.dumps(build_body(kind, "hi", model="mock-model")).encode()  # type: ignore[arg-type]
+    kind: Kind = "completions" if "completions" in url else "chat"
+    body = json.dumps(build_body(kind, "hi", model="mock-model")).encode()
     head = build_request_head(target, endpoint_path(target.base_path, kind), {})
     request = head + b"Content-Length: %d\r\n\r\n" % len(body) + body
     connection = Connection(target, timeouts)

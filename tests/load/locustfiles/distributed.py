@@ -13,10 +13,13 @@ class Closed(LLMUser):
     max_tokens = 8
 
 
-@events.init.add_listener
 def announce_master_port(environment: Any, **_: Any) -> None:
     path = os.environ.get("AISTACK_TEST_MASTER_PORT_FILE")
     if path and isinstance(environment.runner, MasterRunner):
         with open(path + ".tmp", "w") as out:
             out.write(str(environment.runner.server.port))
         os.replace(path + ".tmp", path)
+
+
+# locust is imported without type information (pyproject: ignore_missing_imports).
+events.init.add_listener(announce_master_port)  # type: ignore[no-untyped-call]
