@@ -14,6 +14,7 @@ so they scale the request rate too.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from typing import Any
 
 from locust import LoadTestShape
@@ -24,31 +25,32 @@ llm_collector.register()
 
 
 class _OptionShape(LoadTestShape):
+    """Stops at ``--shape-duration``; before that each shape picks users and spawn rate."""
+
     abstract = True
 
     def option(self, name: str) -> Any:
         assert self.runner is not None
         return getattr(self.runner.environment.parsed_options, name)
 
-    def _elapsed(self) -> float:
-        elapsed: float = self.get_run_time()  # type: ignore[no-untyped-call]
-        return elapsed
-
-    def _common(self) -> tuple[int, float, float]:
+    def tick(self) -> tuple[int, float] | None:
         users = int(self.option("shape_users"))
         if users < 1:
             raise ValueError(f"--shape-users must be >= 1, got {users}")
-        return users, float(self.option("shape_duration")), float(self.option("shape_spawn_rate"))
+        t: float = self.get_run_time()  # type: ignore[no-untyped-call]
+        if t >= float(self.option("shape_duration")):
+            return None
+        return self._stage(t, users, float(self.option("shape_spawn_rate")))
+
+    @abstractmethod
+    def _stage(self, t: float, users: int, spawn_rate: float) -> tuple[int, float]:
+        """(users, spawn rate) ``t`` s into the run, from the baseline ``users``."""
 
 
 class BurstShape(_OptionShape):
     abstract = True
 
-    def tick(self) -> tuple[int, float] | None:
-        users, duration, spawn_rate = self._common()
-        t = self._elapsed()
-        if t >= duration:
-            return None
+    def _stage(self, t: float, users: int, spawn_rate: float) -> tuple[int, float]:
         start, length = float(self.option("burst_at")), float(self.option("burst_for"))
         if start <= t < start + length:
             return math.ceil(users * float(self.option("burst_multiplier"))), spawn_rate
@@ -58,11 +60,7 @@ class BurstShape(_OptionShape):
 class StepShape(_OptionShape):
     abstract = True
 
-    def tick(self) -> tuple[int, float] | None:
-        users, duration, spawn_rate = self._common()
-        t = self._elapsed()
-        if t >= duration:
-            return None
+    def _stage(self, t: float, users: int, spawn_rate: float) -> tuple[int, float]:
         step = int(t // float(self.option("step_every")))
         return users + step * int(self.option("step_users")), spawn_rate
 
@@ -70,11 +68,7 @@ class StepShape(_OptionShape):
 class SpikeShape(_OptionShape):
     abstract = True
 
-    def tick(self) -> tuple[int, float] | None:
-        users, duration, _ = self._common()
-        t = self._elapsed()
-        if t >= duration:
-            return None
+    def _stage(self, t: float, users: int, spawn_rate: float) -> tuple[int, float]:
         every, length = float(self.option("spike_every")), float(self.option("spike_for"))
         in_spike = t >= every and (t % every) < length
         target = math.ceil(users * float(self.option("spike_multiplier"))) if in_spike else users
@@ -84,10 +78,6 @@ class SpikeShape(_OptionShape):
 class SoakShape(_OptionShape):
     abstract = True
 
-    def tick(self) -> tuple[int, float] | None:
-        users, duration, _ = self._common()
-        t = self._elapsed()
-        if t >= duration:
-            return None
+    def _stage(self, t: float, users: int, spawn_rate: float) -> tuple[int, float]:
         ramp = float(self.option("soak_ramp"))
         return users, (users / ramp if ramp > 0 else float(users))

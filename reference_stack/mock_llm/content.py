@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 SSE_PING = b": ping\n\n"
 SSE_DONE = b"data: [DONE]\n\n"
@@ -76,38 +76,48 @@ class StreamFormat(Protocol):
     def full_body(self, tokens: int, reason: str, usage: Usage, timings: Timings) -> bytes: ...
 
 
-class OpenAIChatFormat:
+class _OpenAIFormat:
+    """An OpenAI API's output as vLLM sends it; a subclass names its objects and fields.
+
+    Every event starts with the same ``{"id":…,"object":…,"created":…,"model":…,`` head
+    and a choice ``{"index":0,`` followed by the format's text field, so the templates
+    below are joined once per request and ``token`` only formats the index in.
+    """
+
     media_type = "text/event-stream"
     supports_ping = True
+    _chunk_object: ClassVar[str]  # "object" of a streamed chunk
+    _body_object: ClassVar[str]  # "object" of a non-streamed answer
+    _text_field: ClassVar[str]  # a chunk's text field, up to its string's opening quote
+    _token_end: ClassVar[bytes]  # a token chunk after its text
+    _finish_field: ClassVar[str]  # the finish chunk's empty text field
+    _opening_choice: ClassVar[str] = ""  # a chunk of its own before the first token's
 
     def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
-        self._head = (
-            f'{{"id":{_dumps(completion_id)},"object":"chat.completion.chunk",'
-            f'"created":{created},"model":{_dumps(model)},'
-        )
         self._id = completion_id
         self._created = created
         self._model = model
         self._include_usage = include_usage
-        self._prefix = (
-            "data: " + self._head + '"choices":[{"index":0,"delta":{"content":"'
-        ).encode()
-        self._suffix = b'"},"logprobs":null,"finish_reason":null}]}\n\n'
+        self._head = (
+            f'{{"id":{_dumps(completion_id)},"object":"{self._chunk_object}",'
+            f'"created":{created},"model":{_dumps(model)},'
+        )
+        self._choice = "data: " + self._head + '"choices":[{"index":0,'
+        self._prefix = (self._choice + self._text_field + '"').encode()
+        self._suffix = self._token_end
         self._spaced = self._prefix + b" tok"
-        self._role = (
-            "data: "
-            + self._head
-            + '"choices":[{"index":0,"delta":{"role":"assistant","content":""},'
-            + '"logprobs":null,"finish_reason":null}]}\n\n'
-        ).encode()
+        first = self._prefix + b"tok0" + self._suffix
+        if self._opening_choice:
+            first = (self._choice + self._opening_choice + "}]}\n\n").encode() + first
+        self._first = first
 
     def token(self, index: int) -> bytes:
         if index:  # the hot path: one formatting operation per token
             return b"%b%d%b" % (self._spaced, index, self._suffix)
-        return self._role + self._prefix + b"tok0" + self._suffix
+        return self._first
 
     def malformed(self) -> bytes:
-        return ("data: " + self._head + '"choices":[{"index":0,"delta":{"content":\n\n').encode()
+        return (self._choice + self._text_field + "\n\n").encode()
 
     def inband_error(self, message: str) -> bytes:
         error = {"error": {"message": message, "type": "server_error", "param": None, "code": 500}}
@@ -115,83 +125,59 @@ class OpenAIChatFormat:
 
     def finish(self, reason: str, usage: Usage, timings: Timings) -> bytes:
         out = (
-            "data: "
-            + self._head
-            + '"choices":[{"index":0,"delta":{},"logprobs":null,'
-            + f'"finish_reason":{_dumps(reason)},"stop_reason":null}}]}}\n\n'
+            self._choice
+            + self._finish_field
+            + f'"logprobs":null,"finish_reason":{_dumps(reason)},"stop_reason":null}}]}}\n\n'
         )
         if self._include_usage:
             out += "data: " + self._head + f'"choices":[],"usage":{_dumps(usage.as_json())}}}\n\n'
         return out.encode() + SSE_DONE
 
+    def _whole_text(self, text: str) -> dict[str, Any]:
+        raise NotImplementedError
+
     def full_body(self, tokens: int, reason: str, usage: Usage, timings: Timings) -> bytes:
+        choice = {
+            "index": 0,
+            **self._whole_text(full_text(tokens)),
+            "logprobs": None,
+            "finish_reason": reason,
+            "stop_reason": None,
+        }
         body = {
             "id": self._id,
-            "object": "chat.completion",
+            "object": self._body_object,
             "created": self._created,
             "model": self._model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": full_text(tokens)},
-                    "logprobs": None,
-                    "finish_reason": reason,
-                    "stop_reason": None,
-                }
-            ],
+            "choices": [choice],
             "usage": usage.as_json(),
         }
         return _dumps(body).encode()
 
 
-class OpenAICompletionFormat(OpenAIChatFormat):
-    def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
-        super().__init__(completion_id, created, model, include_usage)
-        self._head = (
-            f'{{"id":{_dumps(completion_id)},"object":"text_completion",'
-            f'"created":{created},"model":{_dumps(model)},'
-        )
-        self._prefix = ("data: " + self._head + '"choices":[{"index":0,"text":"').encode()
-        self._suffix = b'","logprobs":null,"finish_reason":null,"stop_reason":null}]}\n\n'
-        self._spaced = self._prefix + b" tok"
+class OpenAIChatFormat(_OpenAIFormat):
+    _chunk_object = "chat.completion.chunk"
+    _body_object = "chat.completion"
+    _text_field = '"delta":{"content":'
+    _token_end = b'"},"logprobs":null,"finish_reason":null}]}\n\n'
+    _finish_field = '"delta":{},'
+    _opening_choice = (
+        '"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null'
+    )
 
-    def token(self, index: int) -> bytes:
-        if index:
-            return b"%b%d%b" % (self._spaced, index, self._suffix)
-        return self._prefix + b"tok0" + self._suffix
+    def _whole_text(self, text: str) -> dict[str, Any]:
+        return {"message": {"role": "assistant", "content": text}}
 
-    def malformed(self) -> bytes:
-        return ("data: " + self._head + '"choices":[{"index":0,"text":\n\n').encode()
 
-    def finish(self, reason: str, usage: Usage, timings: Timings) -> bytes:
-        out = (
-            "data: "
-            + self._head
-            + '"choices":[{"index":0,"text":"","logprobs":null,'
-            + f'"finish_reason":{_dumps(reason)},"stop_reason":null}}]}}\n\n'
-        )
-        if self._include_usage:
-            out += "data: " + self._head + f'"choices":[],"usage":{_dumps(usage.as_json())}}}\n\n'
-        return out.encode() + SSE_DONE
+class OpenAICompletionFormat(_OpenAIFormat):
+    _chunk_object = "text_completion"
+    _body_object = "text_completion"
+    _text_field = '"text":'
+    _token_end = b'","logprobs":null,"finish_reason":null,"stop_reason":null}]}\n\n'
+    _finish_field = '"text":"",'
 
-    def full_body(self, tokens: int, reason: str, usage: Usage, timings: Timings) -> bytes:
-        body = {
-            "id": self._id,
-            "object": "text_completion",
-            "created": self._created,
-            "model": self._model,
-            "choices": [
-                {
-                    "index": 0,
-                    "text": full_text(tokens),
-                    "logprobs": None,
-                    "finish_reason": reason,
-                    "stop_reason": None,
-                }
-            ],
-            "usage": usage.as_json(),
-        }
-        return _dumps(body).encode()
+    def _whole_text(self, text: str) -> dict[str, Any]:
+        return {"text": text}
 
 
 LOAD_DURATION_NS = 1_000_000  # the mock's model is always "loaded"; 1 ms, like a warm Ollama

@@ -1,15 +1,21 @@
-"""Pure parts: profile and fault grammar, schedules, outcomes (no sockets)."""
+"""Pure parts: profile and fault grammar, schedules, outcomes, wire formats (no sockets)."""
 
 from __future__ import annotations
 
 import gc
 import itertools
+import json
 import random
 
 import pytest
 
 from reference_stack.mock_llm.config import OutputLength, ProfileError, TimingProfile, parse_profile
-from reference_stack.mock_llm.content import OpenAIChatFormat
+from reference_stack.mock_llm.content import (
+    OpenAIChatFormat,
+    OpenAICompletionFormat,
+    Timings,
+    Usage,
+)
 from reference_stack.mock_llm.faults import NO_FAULTS, FaultError, FaultRegistry, parse_faults
 from reference_stack.mock_llm.plan import CUT, DATA, HANG
 from reference_stack.mock_llm.stats import RequestRecord, Stats
@@ -101,6 +107,30 @@ def test_steps_end_actions() -> None:
     truncated = steps_of("truncate,after=3")
     assert [s[3] for s in truncated] == [DATA] * 3
     assert b"END" not in b"".join(s[1] for s in truncated)
+
+
+def test_completion_stream_events() -> None:
+    """Streamed /v1/completions: text chunks, finish, usage chunk, [DONE]; no role chunk."""
+    fmt = OpenAICompletionFormat("cmpl-1", 7, "m", include_usage=True)
+    wire = fmt.token(0) + fmt.token(1) + fmt.finish("length", Usage(3, 2), Timings(0.1, 0.2))
+    data = [line.removeprefix(b"data: ") for line in wire.split(b"\n\n") if line]
+    assert data[-1] == b"[DONE]"
+    chunks = [json.loads(d) for d in data[:-1]]
+    assert {(c["id"], c["object"], c["created"], c["model"]) for c in chunks} == {
+        ("cmpl-1", "text_completion", 7, "m")
+    }
+    choice = {"index": 0, "logprobs": None, "stop_reason": None}
+    assert [c["choices"] for c in chunks] == [
+        [{**choice, "text": "tok0", "finish_reason": None}],
+        [{**choice, "text": " tok1", "finish_reason": None}],
+        [{**choice, "text": "", "finish_reason": "length"}],
+        [],
+    ]
+    assert chunks[-1]["usage"] == {"prompt_tokens": 3, "total_tokens": 5, "completion_tokens": 2}
+    bad = fmt.malformed()
+    assert bad.startswith(b'data: {"id":"cmpl-1","object":"text_completion",')
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(bad.removeprefix(b"data: "))
 
 
 def test_planned_outcomes() -> None:
