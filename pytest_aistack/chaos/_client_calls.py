@@ -1,28 +1,64 @@
-"""The Toxiproxy API's calls and answer checking, shared by the sync and async clients."""
+"""The Toxiproxy API's calls: what to send and what the answer means, for both clients.
+
+Like httpx's ``_models`` for ``Client``/``AsyncClient``: everything but the I/O lives
+here, so each client method is its signature and one ``_send`` of a :class:`Call`.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
 
-from .client_types import ERRORS_BY_STATUS, ProxySpec, ServerError, Stream, ToxiproxyApiError
+from .client_types import (
+    ERRORS_BY_STATUS,
+    Proxy,
+    ProxySpec,
+    ServerError,
+    Stream,
+    Toxic,
+    ToxiproxyApiError,
+    ToxiproxyUnavailable,
+)
+
+T = TypeVar("T")
 
 
-# -- request building and answer parsing shared by both clients -----------------------
+def http_options(base_url: str, timeout: float) -> dict[str, Any]:
+    """Keyword arguments of both clients' ``httpx.Client``/``AsyncClient``."""
+    return {
+        "base_url": base_url,
+        "timeout": httpx.Timeout(timeout),
+        # A User-Agent of our own: upstream rejects browser-like agents with 403.
+        "headers": {"User-Agent": "pytest-aistack"},
+    }
+
+
 @dataclass(frozen=True)
-class Call:
+class Call(Generic[T]):
+    """One API call; ``parse`` turns its decoded answer into the client's return value."""
+
     method: str
     path: str
+    parse: Callable[[Any], T]
     body: object = None
     ok: tuple[int, ...] = (200,)
 
 
-def check_answer(call: Call, response: httpx.Response) -> Any:
+def unavailable(call: Call[T], base_url: str, exc: httpx.TransportError) -> ToxiproxyUnavailable:
+    return ToxiproxyUnavailable(f"{call.method} {base_url}{call.path}: {type(exc).__name__}: {exc}")
+
+
+def answer(call: Call[T], response: httpx.Response) -> T:
+    """The call's result, or the error of the answer's status."""
+    return call.parse(check_answer(call, response))
+
+
+def check_answer(call: Call[T], response: httpx.Response) -> Any:
     if response.status_code in call.ok:
         if response.status_code == 204 or not response.content:
             return None
@@ -92,70 +128,107 @@ def quote_segment(segment: str) -> str:
     return quote(segment, safe="")
 
 
+def _nothing(data: object) -> None:
+    return None
+
+
+def _proxy_map(data: Any) -> dict[str, Proxy]:
+    return {name: Proxy.from_json(item) for name, item in (data or {}).items()}
+
+
+def _populated(data: Any) -> list[Proxy]:
+    return [Proxy.from_json(item) for item in (data or {}).get("proxies") or ()]
+
+
+def _toxic_list(data: Any) -> list[Toxic]:
+    return [Toxic.from_json(item) for item in data or ()]
+
+
+def _proxy_path(name: str) -> str:
+    return f"/proxies/{quote_segment(name)}"
+
+
+def _toxic_path(proxy: str, name: str) -> str:
+    return f"{_proxy_path(proxy)}/toxics/{quote_segment(name)}"
+
+
 class Calls:
     """The API's calls; each client only sends them."""
 
     @staticmethod
-    def proxies() -> Call:
-        return Call("GET", "/proxies")
+    def proxies() -> Call[dict[str, Proxy]]:
+        return Call("GET", "/proxies", _proxy_map)
 
     @staticmethod
-    def proxy(name: str) -> Call:
-        return Call("GET", f"/proxies/{quote_segment(name)}")
+    def proxy(name: str) -> Call[Proxy]:
+        return Call("GET", _proxy_path(name), Proxy.from_json)
 
     @staticmethod
-    def create_proxy(name: str, upstream: str, listen: str, enabled: bool) -> Call:
+    def create_proxy(name: str, upstream: str, listen: str, enabled: bool) -> Call[Proxy]:
         body = {"name": name, "upstream": upstream, "listen": listen, "enabled": enabled}
-        return Call("POST", "/proxies", body, ok=(201,))
+        return Call("POST", "/proxies", Proxy.from_json, body, ok=(201,))
 
     @staticmethod
-    def update_proxy(name: str, body: dict[str, object]) -> Call:
-        return Call("PATCH", f"/proxies/{quote_segment(name)}", body)
+    def update_proxy(
+        name: str, *, listen: str | None, upstream: str | None, enabled: bool | None
+    ) -> Call[Proxy]:
+        body = update_body(listen=listen, upstream=upstream, enabled=enabled)
+        return Call("PATCH", _proxy_path(name), Proxy.from_json, body)
 
     @staticmethod
-    def delete_proxy(name: str) -> Call:
-        return Call("DELETE", f"/proxies/{quote_segment(name)}", ok=(204,))
+    def delete_proxy(name: str) -> Call[None]:
+        return Call("DELETE", _proxy_path(name), _nothing, ok=(204,))
 
     @staticmethod
-    def populate(proxies: Sequence[ProxySpec]) -> Call:
-        return Call("POST", "/populate", [spec.to_json() for spec in proxies], ok=(201,))
+    def populate(proxies: Sequence[ProxySpec]) -> Call[list[Proxy]]:
+        body = [spec.to_json() for spec in proxies]
+        return Call("POST", "/populate", _populated, body, ok=(201,))
 
     @staticmethod
-    def toxics(proxy: str) -> Call:
-        return Call("GET", f"/proxies/{quote_segment(proxy)}/toxics")
+    def toxics(proxy: str) -> Call[list[Toxic]]:
+        return Call("GET", f"{_proxy_path(proxy)}/toxics", _toxic_list)
 
     @staticmethod
-    def toxic(proxy: str, name: str) -> Call:
-        return Call("GET", f"/proxies/{quote_segment(proxy)}/toxics/{quote_segment(name)}")
+    def toxic(proxy: str, name: str) -> Call[Toxic]:
+        return Call("GET", _toxic_path(proxy, name), Toxic.from_json)
 
     @staticmethod
-    def add_toxic(proxy: str, body: dict[str, object]) -> Call:
-        return Call("POST", f"/proxies/{quote_segment(proxy)}/toxics", body)
+    def add_toxic(
+        proxy: str,
+        type_: str,
+        attributes: Mapping[str, int | float] | None,
+        name: str | None,
+        stream: Stream,
+        toxicity: float,
+    ) -> Call[Toxic]:
+        body = toxic_body(type_, attributes, name, stream, toxicity)
+        return Call("POST", f"{_proxy_path(proxy)}/toxics", Toxic.from_json, body)
 
     @staticmethod
-    def update_toxic(proxy: str, name: str, body: dict[str, object]) -> Call:
-        return Call("PATCH", f"/proxies/{quote_segment(proxy)}/toxics/{quote_segment(name)}", body)
+    def update_toxic(
+        proxy: str, name: str, attributes: Mapping[str, int | float] | None, toxicity: float | None
+    ) -> Call[Toxic]:
+        body = toxic_update_body(attributes, toxicity)
+        return Call("PATCH", _toxic_path(proxy, name), Toxic.from_json, body)
 
     @staticmethod
-    def remove_toxic(proxy: str, name: str) -> Call:
-        return Call(
-            "DELETE", f"/proxies/{quote_segment(proxy)}/toxics/{quote_segment(name)}", ok=(204,)
-        )
+    def remove_toxic(proxy: str, name: str) -> Call[None]:
+        return Call("DELETE", _toxic_path(proxy, name), _nothing, ok=(204,))
 
     @staticmethod
-    def reset() -> Call:
-        return Call("POST", "/reset", ok=(204,))
+    def reset() -> Call[None]:
+        return Call("POST", "/reset", _nothing, ok=(204,))
 
     @staticmethod
-    def version() -> Call:
-        return Call("GET", "/version")
+    def version() -> Call[str]:
+        return Call("GET", "/version", version_of)
 
     @staticmethod
-    def metrics() -> Call:
-        return Call("GET", "/metrics")
+    def metrics() -> Call[str]:
+        return Call("GET", "/metrics", text_of)
 
 
-def request_kwargs(call: Call) -> dict[str, Any]:
+def request_kwargs(call: Call[T]) -> dict[str, Any]:
     if call.body is None:
         return {}
     return {"content": json.dumps(call.body), "headers": {"Content-Type": "application/json"}}

@@ -1,15 +1,8 @@
 """A typed Toxiproxy client over httpx, for the embedded server and toxiproxy-server alike.
 
 Every call has a deadline (``timeout``, default 10 s). Error answers raise the exception
-of their status, carrying the server's message::
-
-    ToxiproxyError                      any failed call
-     +-- ToxiproxyUnavailable           no answer (connection refused, timeout)
-     +-- ToxiproxyApiError              an error answer: .status, .message
-          +-- BadRequest                400 (bad body, missing field, invalid toxic type…)
-          +-- NotFound                  404 (proxy or toxic not found)
-          +-- Conflict                  409 (proxy or toxic already exists)
-          +-- ServerError               500 (e.g. the listen address is in use)
+of their status, carrying the server's message (``ToxiproxyError`` and its subclasses,
+drawn as a tree in :mod:`pytest_aistack.chaos.client_types`).
 
 Usage::
 
@@ -18,14 +11,15 @@ Usage::
         toxiproxy.add_toxic("redis", "latency", {"latency": 100})
         host, port = proxy.listen_host, proxy.listen_port
 
-``AsyncToxiproxyClient`` has the same methods, as coroutines.
+``AsyncToxiproxyClient`` has the same methods, as coroutines. Both only send the calls
+of :mod:`._client_calls`, which builds the requests and reads the answers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TypeVar
 
 import httpx
 
@@ -46,6 +40,8 @@ from .client_types import (
 
 DEFAULT_TIMEOUT = 10.0
 
+_T = TypeVar("_T")
+
 
 class ToxiproxyClient:
     """Synchronous client. ``timeout`` bounds every call (connect, read, write)."""
@@ -58,36 +54,27 @@ class ToxiproxyClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        # A User-Agent of our own: upstream rejects browser-like agents with 403.
         self._http = httpx.Client(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout),
-            transport=transport,
-            headers={"User-Agent": "pytest-aistack"},
+            transport=transport, **_calls.http_options(self.base_url, timeout)
         )
 
-    def _send(self, call: _calls.Call) -> Any:
+    def _send(self, call: _calls.Call[_T]) -> _T:
         try:
             response = self._http.request(call.method, call.path, **_calls.request_kwargs(call))
         except httpx.TransportError as exc:
-            raise ToxiproxyUnavailable(
-                f"{call.method} {self.base_url}{call.path}: {type(exc).__name__}: {exc}"
-            ) from exc
-        return _calls.check_answer(call, response)
+            raise _calls.unavailable(call, self.base_url, exc) from exc
+        return _calls.answer(call, response)
 
     def proxies(self) -> dict[str, Proxy]:
-        data = self._send(_calls.Calls.proxies())
-        return {name: Proxy.from_json(item) for name, item in (data or {}).items()}
+        return self._send(_calls.Calls.proxies())
 
     def proxy(self, name: str) -> Proxy:
-        return Proxy.from_json(self._send(_calls.Calls.proxy(name)))
+        return self._send(_calls.Calls.proxy(name))
 
     def create_proxy(
         self, name: str, upstream: str, *, listen: str = "127.0.0.1:0", enabled: bool = True
     ) -> Proxy:
-        return Proxy.from_json(
-            self._send(_calls.Calls.create_proxy(name, upstream, listen, enabled))
-        )
+        return self._send(_calls.Calls.create_proxy(name, upstream, listen, enabled))
 
     def update_proxy(
         self,
@@ -97,8 +84,8 @@ class ToxiproxyClient:
         upstream: str | None = None,
         enabled: bool | None = None,
     ) -> Proxy:
-        body = _calls.update_body(listen=listen, upstream=upstream, enabled=enabled)
-        return Proxy.from_json(self._send(_calls.Calls.update_proxy(name, body)))
+        call = _calls.Calls.update_proxy(name, listen=listen, upstream=upstream, enabled=enabled)
+        return self._send(call)
 
     def enable(self, name: str) -> Proxy:
         return self.update_proxy(name, enabled=True)
@@ -110,14 +97,13 @@ class ToxiproxyClient:
         self._send(_calls.Calls.delete_proxy(name))
 
     def populate(self, proxies: Sequence[ProxySpec]) -> list[Proxy]:
-        data = self._send(_calls.Calls.populate(proxies))
-        return [Proxy.from_json(item) for item in (data or {}).get("proxies") or ()]
+        return self._send(_calls.Calls.populate(proxies))
 
     def toxics(self, proxy: str) -> list[Toxic]:
-        return [Toxic.from_json(item) for item in self._send(_calls.Calls.toxics(proxy)) or ()]
+        return self._send(_calls.Calls.toxics(proxy))
 
     def toxic(self, proxy: str, name: str) -> Toxic:
-        return Toxic.from_json(self._send(_calls.Calls.toxic(proxy, name)))
+        return self._send(_calls.Calls.toxic(proxy, name))
 
     def add_toxic(
         self,
@@ -129,8 +115,8 @@ class ToxiproxyClient:
         stream: Stream = "downstream",
         toxicity: float = 1.0,
     ) -> Toxic:
-        body = _calls.toxic_body(type, attributes, name, stream, toxicity)
-        return Toxic.from_json(self._send(_calls.Calls.add_toxic(proxy, body)))
+        call = _calls.Calls.add_toxic(proxy, type, attributes, name, stream, toxicity)
+        return self._send(call)
 
     def update_toxic(
         self,
@@ -140,8 +126,7 @@ class ToxiproxyClient:
         *,
         toxicity: float | None = None,
     ) -> Toxic:
-        body = _calls.toxic_update_body(attributes, toxicity)
-        return Toxic.from_json(self._send(_calls.Calls.update_toxic(proxy, name, body)))
+        return self._send(_calls.Calls.update_toxic(proxy, name, attributes, toxicity))
 
     def remove_toxic(self, proxy: str, name: str) -> None:
         self._send(_calls.Calls.remove_toxic(proxy, name))
@@ -151,11 +136,11 @@ class ToxiproxyClient:
         self._send(_calls.Calls.reset())
 
     def version(self) -> str:
-        return _calls.version_of(self._send(_calls.Calls.version()))
+        return self._send(_calls.Calls.version())
 
     def metrics(self) -> str:
         """The Prometheus text of ``/metrics`` (toxiproxy-server needs ``-proxy-metrics``)."""
-        return _calls.text_of(self._send(_calls.Calls.metrics()))
+        return self._send(_calls.Calls.metrics())
 
     def close(self) -> None:
         self._http.close()
@@ -184,35 +169,28 @@ class AsyncToxiproxyClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout),
-            transport=transport,
-            headers={"User-Agent": "pytest-aistack"},
+            transport=transport, **_calls.http_options(self.base_url, timeout)
         )
 
-    async def _send(self, call: _calls.Call) -> Any:
+    async def _send(self, call: _calls.Call[_T]) -> _T:
         try:
             response = await self._http.request(
                 call.method, call.path, **_calls.request_kwargs(call)
             )
         except httpx.TransportError as exc:
-            raise ToxiproxyUnavailable(
-                f"{call.method} {self.base_url}{call.path}: {type(exc).__name__}: {exc}"
-            ) from exc
-        return _calls.check_answer(call, response)
+            raise _calls.unavailable(call, self.base_url, exc) from exc
+        return _calls.answer(call, response)
 
     async def proxies(self) -> dict[str, Proxy]:
-        data = await self._send(_calls.Calls.proxies())
-        return {name: Proxy.from_json(item) for name, item in (data or {}).items()}
+        return await self._send(_calls.Calls.proxies())
 
     async def proxy(self, name: str) -> Proxy:
-        return Proxy.from_json(await self._send(_calls.Calls.proxy(name)))
+        return await self._send(_calls.Calls.proxy(name))
 
     async def create_proxy(
         self, name: str, upstream: str, *, listen: str = "127.0.0.1:0", enabled: bool = True
     ) -> Proxy:
-        call = _calls.Calls.create_proxy(name, upstream, listen, enabled)
-        return Proxy.from_json(await self._send(call))
+        return await self._send(_calls.Calls.create_proxy(name, upstream, listen, enabled))
 
     async def update_proxy(
         self,
@@ -222,8 +200,8 @@ class AsyncToxiproxyClient:
         upstream: str | None = None,
         enabled: bool | None = None,
     ) -> Proxy:
-        body = _calls.update_body(listen=listen, upstream=upstream, enabled=enabled)
-        return Proxy.from_json(await self._send(_calls.Calls.update_proxy(name, body)))
+        call = _calls.Calls.update_proxy(name, listen=listen, upstream=upstream, enabled=enabled)
+        return await self._send(call)
 
     async def enable(self, name: str) -> Proxy:
         return await self.update_proxy(name, enabled=True)
@@ -235,16 +213,13 @@ class AsyncToxiproxyClient:
         await self._send(_calls.Calls.delete_proxy(name))
 
     async def populate(self, proxies: Sequence[ProxySpec]) -> list[Proxy]:
-        data = await self._send(_calls.Calls.populate(proxies))
-        return [Proxy.from_json(item) for item in (data or {}).get("proxies") or ()]
+        return await self._send(_calls.Calls.populate(proxies))
 
     async def toxics(self, proxy: str) -> list[Toxic]:
-        return [
-            Toxic.from_json(item) for item in await self._send(_calls.Calls.toxics(proxy)) or ()
-        ]
+        return await self._send(_calls.Calls.toxics(proxy))
 
     async def toxic(self, proxy: str, name: str) -> Toxic:
-        return Toxic.from_json(await self._send(_calls.Calls.toxic(proxy, name)))
+        return await self._send(_calls.Calls.toxic(proxy, name))
 
     async def add_toxic(
         self,
@@ -256,8 +231,8 @@ class AsyncToxiproxyClient:
         stream: Stream = "downstream",
         toxicity: float = 1.0,
     ) -> Toxic:
-        body = _calls.toxic_body(type, attributes, name, stream, toxicity)
-        return Toxic.from_json(await self._send(_calls.Calls.add_toxic(proxy, body)))
+        call = _calls.Calls.add_toxic(proxy, type, attributes, name, stream, toxicity)
+        return await self._send(call)
 
     async def update_toxic(
         self,
@@ -267,20 +242,21 @@ class AsyncToxiproxyClient:
         *,
         toxicity: float | None = None,
     ) -> Toxic:
-        body = _calls.toxic_update_body(attributes, toxicity)
-        return Toxic.from_json(await self._send(_calls.Calls.update_toxic(proxy, name, body)))
+        return await self._send(_calls.Calls.update_toxic(proxy, name, attributes, toxicity))
 
     async def remove_toxic(self, proxy: str, name: str) -> None:
         await self._send(_calls.Calls.remove_toxic(proxy, name))
 
     async def reset(self) -> None:
+        """Enable every proxy and remove every toxic."""
         await self._send(_calls.Calls.reset())
 
     async def version(self) -> str:
-        return _calls.version_of(await self._send(_calls.Calls.version()))
+        return await self._send(_calls.Calls.version())
 
     async def metrics(self) -> str:
-        return _calls.text_of(await self._send(_calls.Calls.metrics()))
+        """The Prometheus text of ``/metrics`` (toxiproxy-server needs ``-proxy-metrics``)."""
+        return await self._send(_calls.Calls.metrics())
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -93,3 +93,38 @@ async def test_async_client(toxiproxy_url: str) -> None:
         await client.delete_proxy("async")
         with pytest.raises(NotFound):
             await client.delete_proxy("async")
+
+
+@pytest.mark.asyncio
+async def test_async_client_sees_what_the_sync_one_does(
+    api: ToxiproxyClient, toxiproxy_url: str
+) -> None:
+    async with AsyncToxiproxyClient(toxiproxy_url) as client:
+        created = await client.create_proxy("twin", "127.0.0.1:1", enabled=False)
+        assert created == api.proxy("twin")
+        assert (await client.enable("twin")).enabled is True
+        moved = await client.update_proxy("twin", upstream="127.0.0.1:2")
+        assert moved == api.proxy("twin")
+        assert moved.upstream == "127.0.0.1:2"
+        toxic = await client.add_toxic("twin", "latency", {"latency": 5}, name="slow", toxicity=0.5)
+        assert toxic == api.toxic("twin", "slow") == await client.toxic("twin", "slow")
+        assert (toxic.toxicity, toxic.attributes["latency"]) == (0.5, 5)
+        assert await client.proxies() == api.proxies()
+        await client.remove_toxic("twin", "slow")
+        assert api.toxics("twin") == []
+
+
+@pytest.mark.asyncio
+async def test_both_clients_name_the_call_they_could_not_make() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        expected = rf"^GET {url}/version: ConnectError: "
+        with (
+            ToxiproxyClient(url, timeout=2) as client,
+            pytest.raises(ToxiproxyUnavailable, match=expected),
+        ):
+            client.version()
+        async with AsyncToxiproxyClient(url, timeout=2) as async_client:
+            with pytest.raises(ToxiproxyUnavailable, match=expected):
+                await async_client.version()
