@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pytest_aistack.config import Settings, SettingsError, get_settings
 from pytest_aistack.process import ManagedProcess, ProcessError, announce_ready
+from pytest_aistack.waiting import WaitAborted, WaitTimeout, wait_until
 
 __version__ = "0.1.0.dev0"
 
@@ -17,7 +18,10 @@ __all__ = [
     "ProcessError",
     "Settings",
     "SettingsError",
+    "WaitAborted",
+    "WaitTimeout",
     "__version__",
     "announce_ready",
     "get_settings",
+    "wait_until",
 ]

@@ -20,11 +20,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+
+from pytest_aistack.waiting import WaitAborted, WaitTimeout, wait_until
 
 READY_PREFIX = "AISTACK_READY "
 
@@ -98,21 +99,26 @@ class ManagedProcess:
 
     def wait_ready(self, timeout: float) -> dict[str, Any]:
         """Wait for the ``AISTACK_READY`` line; fail fast if the process exits first."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._ready.wait(timeout=0.05):
-                assert self._ready_fields is not None
-                return self._ready_fields
-            code = self.poll()
-            if code is not None:
-                raise ProcessError(
-                    f"{self.name} exited with code {code} before it was ready; "
-                    f"last output:\n{self.tail()}"
-                )
-            if time.monotonic() >= deadline:
-                raise ProcessError(
-                    f"{self.name} was not ready within {timeout:.1f} s; last output:\n{self.tail()}"
-                )
+        try:
+            # No pause between checks: Event.wait is the pause, and it returns the
+            # moment the output pump reads the ready line.
+            wait_until(
+                lambda: self._ready.wait(timeout=0.05),
+                timeout=timeout,
+                what="its ready line",
+                interval=0,
+                give_up=self._exited,
+            )
+        except WaitAborted as exc:
+            raise ProcessError(
+                f"{self.name} {exc.reason} before it was ready; last output:\n{self.tail()}"
+            ) from None
+        except WaitTimeout:
+            raise ProcessError(
+                f"{self.name} was not ready within {timeout:.1f} s; last output:\n{self.tail()}"
+            ) from None
+        assert self._ready_fields is not None
+        return self._ready_fields
 
     def wait_until(self, check: Callable[[], bool], timeout: float, what: str) -> None:
         """Poll ``check`` (for services that print no ready line, e.g. redis-server).
@@ -120,19 +126,21 @@ class ManagedProcess:
         Fails fast when the process exits, and at the deadline; ``what`` names the
         condition in the error ("port 6379 accepts connections").
         """
-        deadline = time.monotonic() + timeout
-        while not check():
-            code = self.poll()
-            if code is not None:
-                raise ProcessError(
-                    f"{self.name} exited with code {code} before {what}; "
-                    f"last output:\n{self.tail()}"
-                )
-            if time.monotonic() >= deadline:
-                raise ProcessError(
-                    f"{self.name}: not {what} within {timeout:.1f} s; last output:\n{self.tail()}"
-                )
-            time.sleep(0.02)  # poll interval, not a readiness guess: check() decides
+        try:
+            wait_until(check, timeout=timeout, what=what, give_up=self._exited)
+        except WaitAborted as exc:
+            raise ProcessError(
+                f"{self.name} {exc.reason} before {what}; last output:\n{self.tail()}"
+            ) from None
+        except WaitTimeout:
+            raise ProcessError(
+                f"{self.name}: not {what} within {timeout:.1f} s; last output:\n{self.tail()}"
+            ) from None
+
+    def _exited(self) -> str | None:
+        """Why waiting on this process is pointless, if it is: it has exited."""
+        code = self.poll()
+        return None if code is None else f"exited with code {code}"
 
     def wait_exit(self, timeout: float) -> int:
         """Wait for a run-to-completion child (e.g. a headless locust) to exit."""

@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from pytest_aistack.process import ManagedProcess, ProcessError
+from pytest_aistack.waiting import wait_until
 
 
 def _python(code: str) -> list[str]:
@@ -24,15 +25,6 @@ def _gone(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
-
-
-def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _gone(pid):
-            return True
-        time.sleep(0.02)  # ok: poll interval under a deadline
-    return False
 
 
 def test_ready_line_fields_and_log(tmp_path: Path) -> None:
@@ -66,10 +58,11 @@ def test_early_exit_fails_fast_with_output(tmp_path: Path) -> None:
             process.wait_ready(timeout=60)
         assert time.monotonic() - started < 30  # did not wait for the deadline
         # The log pump may lag the exit by a moment; the error message had the tail.
-        deadline = time.monotonic() + 10
-        while "bad config" not in process.tail() and time.monotonic() < deadline:
-            time.sleep(0.02)  # ok: poll interval under a deadline
-        assert "bad config: port missing" in process.tail()
+        wait_until(
+            lambda: "bad config: port missing" in process.tail(),
+            timeout=10,
+            what="the child's error in its log",
+        )
     finally:
         process.stop()
 
@@ -104,8 +97,9 @@ def test_stop_reaches_grandchildren(tmp_path: Path) -> None:
     finally:
         process.stop(grace=5)
     assert process.pid is not None
-    assert _wait_gone(process.pid)
-    assert _wait_gone(grandchild), "the grandchild survived stop()"
+    pid = process.pid
+    wait_until(lambda: _gone(pid), timeout=10, what=f"the stopped process {pid} to be gone")
+    wait_until(lambda: _gone(grandchild), timeout=10, what="the grandchild to be gone after stop()")
 
 
 def test_sigterm_ignored_then_sigkill(tmp_path: Path) -> None:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
 import httpx
+
+from pytest_aistack.waiting import WaitAborted, WaitTimeout, wait_until
 
 EngineKind = Literal["embedded", "binary", "docker"]
 BINARY_NAME = "toxiproxy-server"
@@ -145,21 +146,30 @@ def _free_port() -> int:
 
 
 def _wait_for_api(url: str, timeout: float, poll: Callable[[], int | None]) -> None:
-    deadline = time.monotonic() + timeout
-    last_error = "no answer yet"
-    while time.monotonic() < deadline:
+    def answers() -> bool:
+        httpx.get(f"{url}/version", timeout=1.0).raise_for_status()
+        return True
+
+    def exited() -> str | None:
         code = poll()
-        if code is not None:
-            raise EngineError(f"toxiproxy-server exited with code {code} before answering")
-        try:
-            response = httpx.get(f"{url}/version", timeout=1.0)
-            if response.status_code == 200:
-                return
-            last_error = f"HTTP {response.status_code}"
-        except httpx.TransportError as exc:
-            last_error = f"{type(exc).__name__}: {exc}"
-        time.sleep(0.05)
-    raise EngineError(f"toxiproxy-server at {url} did not answer within {timeout} s: {last_error}")
+        return None if code is None else f"toxiproxy-server exited with code {code}"
+
+    try:
+        wait_until(
+            answers,
+            timeout=timeout,
+            what=f"toxiproxy-server at {url} to answer",
+            interval=0.05,
+            give_up=exited,
+            retry_on=(httpx.TransportError, httpx.HTTPStatusError),
+        )
+    except WaitAborted as exc:
+        raise EngineError(f"{exc.reason} before answering") from None
+    except WaitTimeout as exc:
+        raise EngineError(
+            f"toxiproxy-server at {url} did not answer within {timeout} s: "
+            f"{exc.last or 'no answer yet'}"
+        ) from None
 
 
 def start_toxiproxy(settings: EngineSettings, *, log_dir: Path) -> RunningToxiproxy:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 
 from pytest_aistack.stack.spec import HealthCheck
+from pytest_aistack.waiting import WaitTimeout, wait_until
 
 # Polling starts fast (most of our services are up in tens of ms) and backs off so a
 # slow starter (LiteLLM, ~5 s) is not hammered.
@@ -78,8 +79,9 @@ def wait_until_healthy(
     pending = dict(targets)
     last_error: dict[str, str] = dict.fromkeys(targets, "not probed yet")
     took: dict[str, float] = {}
-    interval = _FIRST_INTERVAL
-    while pending:
+
+    def all_healthy() -> bool:
+        """Probe each pending target once; true when none is left."""
         for name, target in list(pending.items()):
             dead = exited(name)
             if dead is not None:
@@ -91,10 +93,16 @@ def wait_until_healthy(
                 del pending[name]
             else:
                 last_error[name] = error
-        if not pending:
-            break
-        if time.monotonic() >= deadline:
-            raise HealthTimeout({n: last_error[n] for n in pending}, timeout)
-        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
-        interval = min(interval * 2, _MAX_INTERVAL)
+        return not pending
+
+    try:
+        wait_until(
+            all_healthy,
+            timeout=timeout,
+            what="services to be healthy",
+            interval=_FIRST_INTERVAL,
+            max_interval=_MAX_INTERVAL,
+        )
+    except WaitTimeout:
+        raise HealthTimeout({n: last_error[n] for n in pending}, timeout) from None
     return took

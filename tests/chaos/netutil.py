@@ -121,14 +121,6 @@ def read_to_end(sock: socket.socket, timeout: float = 5.0) -> tuple[bytes, Endin
         parts.append(data)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)  # ok: poll interval under a deadline
-
-
 class Upstream:
     """A server that hands each accepted connection to the test (upstream's testhelper)."""
 

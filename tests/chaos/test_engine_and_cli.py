@@ -8,6 +8,7 @@ import json
 import os
 import stat
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,6 +119,30 @@ def test_binary_engine_starts_and_stops_a_process(stand_in_binary: Path, tmp_pat
         running.stop()
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{running.url}/version", timeout=1)
+
+
+def test_binary_that_exits_before_answering_fails_fast(tmp_path: Path) -> None:
+    script = tmp_path / "toxiproxy-server"
+    script.write_text("#!/bin/sh\necho 'bind: address already in use'\nexit 2\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    settings = _Settings(chaos_engine="binary", toxiproxy_bin=str(script))
+    started = time.monotonic()
+    with pytest.raises(EngineError) as caught:
+        start_toxiproxy(settings, log_dir=tmp_path)
+    assert str(caught.value) == "toxiproxy-server exited with code 2 before answering"
+    assert time.monotonic() - started < 10  # did not wait for the 15 s deadline
+    assert "address already in use" in (tmp_path / "toxiproxy-server.log").read_text()
+
+
+def test_api_that_never_answers_times_out_with_the_last_error() -> None:
+    from pytest_aistack.chaos.engine import _free_port, _wait_for_api
+
+    url = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    with pytest.raises(EngineError) as caught:
+        _wait_for_api(url, 0.3, lambda: None)
+    assert str(caught.value).startswith(
+        f"toxiproxy-server at {url} did not answer within 0.3 s: ConnectError: "
+    )
 
 
 def test_cli_announces_readiness_and_populates(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from pytest_aistack.chaos.client import ToxiproxyClient
 from pytest_aistack.chaos.faults import toxic_connection_counts
+from pytest_aistack.waiting import wait_until
 
 from .netutil import (
     TcpServer,
@@ -19,7 +20,6 @@ from .netutil import (
     echo_round_trip,
     is_listening,
     read_to_end,
-    wait_until,
 )
 
 
@@ -164,7 +164,7 @@ def test_metrics_count_bytes_per_direction(
             for direction in ("upstream", "downstream")
         )
 
-    wait_until(counted, 5, "byte counters of 1000 in each direction")
+    wait_until(counted, timeout=5, what="byte counters of 1000 in each direction")
 
 
 @pytest.mark.usefixtures("embedded_only")
@@ -196,8 +196,8 @@ def test_extension_counters_show_connections_through_toxics(
     assert int(count.group(1)) >= 1
     wait_until(
         lambda: 'aistack_proxy_connections_active{proxy="ext"} 0' in http.get("/metrics").text,
-        5,
-        "the closed connection to leave the active gauge",
+        timeout=5,
+        what="the closed connection to leave the active gauge",
     )
 
 
@@ -217,7 +217,7 @@ def test_closed_connections_are_released(
                 assert read_to_end(client, timeout=0.05)[1] in ("timeout", "eof")
     wait_until(
         lambda: 'aistack_proxy_connections_active{proxy="churn"} 0' in http.get("/metrics").text,
-        10,
-        "all 40 connections to be released",
+        timeout=10,
+        what="all 40 connections to be released",
     )
     assert 'aistack_proxy_connections_accepted_total{proxy="churn"} 40' in http.get("/metrics").text

@@ -5,29 +5,19 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from pytest_aistack.load.results import read_result
 from pytest_aistack.metrics import RequestRecord, RunMetrics
-from pytest_aistack.process import ManagedProcess, ProcessError
+from pytest_aistack.process import ManagedProcess
 
 from .conftest import TEST_LOCUSTFILES
 
 pytestmark = pytest.mark.load
 
 LOCUSTFILE = str(TEST_LOCUSTFILES / "distributed.py")
-
-
-def _wait_for_file(path: Path, master: ManagedProcess, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if master.poll() is not None or time.monotonic() > deadline:
-            raise ProcessError(f"master never announced its port; output:\n{master.tail()}")
-        time.sleep(0.05)  # ok: polling a file the master writes, with a deadline
-    return path.read_text()
 
 
 def test_master_options_and_exact_histograms_reach_across_processes(
@@ -51,7 +41,8 @@ def test_master_options_and_exact_histograms_reach_across_processes(
     workers: list[ManagedProcess] = []
     try:
         master.start()
-        port = _wait_for_file(port_file, master, timeout=60)
+        master.wait_until(port_file.exists, timeout=60, what="announcing its port")
+        port = port_file.read_text()
         for i in range(2):
             worker = ManagedProcess(
                 f"locust-worker-{i}",

@@ -151,17 +151,3 @@ def raw_request(
             if complete:
                 break
     return RawResponse(status, resp_headers, headers_after, chunks, complete, closed, timed_out)
-
-
-def wait_for(predicate: Any, within_s: float, what: str) -> Any:
-    """Poll ``predicate`` until it returns something truthy, or fail after ``within_s``."""
-    import time
-
-    deadline = time.monotonic() + within_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within_s} s waiting for {what}")
-        time.sleep(0.02)  # ok: poll interval under a deadline

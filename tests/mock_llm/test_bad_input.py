@@ -7,7 +7,9 @@ import socket
 import httpx
 import pytest
 
-from .helpers import CHAT, MockServer, raw_request, wait_for
+from pytest_aistack.waiting import wait_until
+
+from .helpers import CHAT, MockServer, raw_request
 
 
 def assert_still_serving(client: httpx.Client) -> None:
@@ -115,7 +117,7 @@ def test_client_disconnect_mid_stream_is_recorded(mock: MockServer) -> None:
     def ended() -> bool:
         return bool(mock.stats()["requests"]["gone"]["outcome"] == "client_disconnected")
 
-    wait_for(ended, 5.0, "the disconnect to be recorded")
+    wait_until(ended, timeout=5.0, what="the disconnect to be recorded")
 
 
 def test_profile_header_and_body_field_set_the_timing(mock: MockServer) -> None:

@@ -7,7 +7,9 @@ import json
 import httpx
 import pytest
 
-from .helpers import CHAT, MockServer, raw_request, wait_for
+from pytest_aistack.waiting import wait_until
+
+from .helpers import CHAT, MockServer, raw_request
 
 STREAM = {**CHAT, "stream": True, "stream_options": {"include_usage": True}}
 
@@ -19,8 +21,7 @@ def outcome_of(mock: MockServer, request_id: str) -> dict[str, object]:
         record = mock.stats()["requests"].get(request_id)
         return record if record and record["outcome"] != "in_progress" else None
 
-    result: dict[str, object] = wait_for(ended, 5.0, f"request {request_id} to end")
-    return result
+    return wait_until(ended, timeout=5.0, what=f"request {request_id} to end")
 
 
 @pytest.mark.parametrize("code", [400, 401, 404, 408, 429, 500, 502, 503, 504])

@@ -9,8 +9,10 @@ import time
 
 import httpx
 
+from pytest_aistack.waiting import wait_until
+
 from .conftest import MockFactory
-from .helpers import CHAT, RawResponse, raw_request, wait_for
+from .helpers import CHAT, RawResponse, raw_request
 
 STREAM = {**CHAT, "stream": True}
 MODEL = ("--model", "qwen")
@@ -47,7 +49,9 @@ def test_queue_timeout_is_429_and_full_queue_sheds_503(start_mock: MockFactory) 
     mock = start_mock(*MODEL, "--max-concurrency", "1", "--queue-depth", "1",
                       "--queue-timeout-s", "0.5", "--retry-after-s", "3")  # fmt: skip
     thread, _ = stream_in_background(mock.url, "ttft_ms=0,itl_ms=100,output_tokens=20")
-    wait_for(lambda: in_flight(mock.url) == 1, 5.0, "the first stream to be admitted")
+    wait_until(
+        lambda: in_flight(mock.url) == 1, timeout=5.0, what="the first stream to be admitted"
+    )
     queued: list[httpx.Response] = []
     waiter = threading.Thread(
         target=lambda: queued.append(
@@ -56,10 +60,10 @@ def test_queue_timeout_is_429_and_full_queue_sheds_503(start_mock: MockFactory) 
     )
     started = time.monotonic()
     waiter.start()
-    wait_for(
+    wait_until(
         lambda: "mock_llm_queued 1" in httpx.get(mock.url + "/metrics").text,
-        5.0,
-        "a queued request",
+        timeout=5.0,
+        what="a queued request",
     )
     shed = httpx.post(mock.url + "/v1/chat/completions", json=CHAT, timeout=5.0)
     assert shed.status_code == 503
@@ -79,7 +83,9 @@ def test_queue_timeout_is_429_and_full_queue_sheds_503(start_mock: MockFactory) 
 def test_queued_request_runs_when_a_slot_frees(start_mock: MockFactory) -> None:
     mock = start_mock(*MODEL, "--max-concurrency", "1", "--queue-timeout-s", "5")
     thread, first = stream_in_background(mock.url, "ttft_ms=0,itl_ms=50,output_tokens=6")
-    wait_for(lambda: in_flight(mock.url) == 1, 5.0, "the first stream to be admitted")
+    wait_until(
+        lambda: in_flight(mock.url) == 1, timeout=5.0, what="the first stream to be admitted"
+    )
     second = httpx.post(mock.url + "/v1/chat/completions", json=CHAT, timeout=10.0)
     assert second.status_code == 200
     thread.join(timeout=10.0)
@@ -96,7 +102,7 @@ def test_warmup_then_ready(start_mock: MockFactory) -> None:
         generation = client.post("/v1/chat/completions", json=CHAT)
         assert generation.status_code == 503
         assert "retry-after" in generation.headers
-        wait_for(lambda: client.get("/readyz").status_code == 200, 10.0, "readiness")
+        wait_until(lambda: client.get("/readyz").status_code == 200, timeout=10.0, what="readiness")
         assert client.post("/v1/chat/completions", json=CHAT).status_code == 200
         assert mock.stats()["rejected"]["loading"] == 1
 
@@ -104,7 +110,7 @@ def test_warmup_then_ready(start_mock: MockFactory) -> None:
 def test_sigterm_drains_in_flight_streams_then_exits_0(start_mock: MockFactory) -> None:
     mock = start_mock(*MODEL, "--drain-timeout-s", "10")
     thread, streamed = stream_in_background(mock.url, "ttft_ms=0,itl_ms=50,output_tokens=20")
-    wait_for(lambda: in_flight(mock.url) == 1, 5.0, "the stream to start")
+    wait_until(lambda: in_flight(mock.url) == 1, timeout=5.0, what="the stream to start")
     assert mock.process.pid is not None
     os.kill(mock.process.pid, signal.SIGTERM)
     with httpx.Client(base_url=mock.url, timeout=5.0) as client:
@@ -117,34 +123,33 @@ def test_sigterm_drains_in_flight_streams_then_exits_0(start_mock: MockFactory) 
     assert streamed[0].complete
     assert streamed[0].data_lines()[-1] == "[DONE]"
     assert len(streamed[0].content_times()) == 20
-    wait_for(lambda: mock.process.poll() is not None, 5.0, "the server to exit")
-    assert mock.process.poll() == 0
+    assert mock.process.wait_exit(timeout=5.0) == 0
 
 
 def test_drain_deadline_cuts_the_rest(start_mock: MockFactory) -> None:
     mock = start_mock(*MODEL, "--drain-timeout-s", "0.5")
     thread, streamed = stream_in_background(mock.url, "ttft_ms=0,itl_ms=100,output_tokens=100")
-    wait_for(lambda: in_flight(mock.url) == 1, 5.0, "the stream to start")
+    wait_until(lambda: in_flight(mock.url) == 1, timeout=5.0, what="the stream to start")
     assert mock.process.pid is not None
     signalled = time.monotonic()
     os.kill(mock.process.pid, signal.SIGTERM)
     thread.join(timeout=10.0)
     assert streamed[0].closed
     assert not streamed[0].complete
-    wait_for(lambda: mock.process.poll() is not None, 5.0, "the server to exit")
-    assert mock.process.poll() == 0
+    assert mock.process.wait_exit(timeout=5.0) == 0
     assert 0.4 <= time.monotonic() - signalled < 5.0
 
 
 def test_second_sigterm_cuts_at_once(start_mock: MockFactory) -> None:
     mock = start_mock(*MODEL, "--drain-timeout-s", "60")
     thread, streamed = stream_in_background(mock.url, "ttft_ms=0,itl_ms=100,output_tokens=100")
-    wait_for(lambda: in_flight(mock.url) == 1, 5.0, "the stream to start")
+    wait_until(lambda: in_flight(mock.url) == 1, timeout=5.0, what="the stream to start")
     assert mock.process.pid is not None
     os.kill(mock.process.pid, signal.SIGTERM)
-    wait_for(lambda: httpx.get(mock.url + "/readyz").status_code == 503, 5.0, "draining")
+    wait_until(
+        lambda: httpx.get(mock.url + "/readyz").status_code == 503, timeout=5.0, what="draining"
+    )
     os.kill(mock.process.pid, signal.SIGTERM)
-    wait_for(lambda: mock.process.poll() is not None, 5.0, "the server to exit")
-    assert mock.process.poll() == 0
+    assert mock.process.wait_exit(timeout=5.0) == 0
     thread.join(timeout=10.0)
     assert not streamed[0].complete
