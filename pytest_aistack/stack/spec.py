@@ -20,8 +20,9 @@ The ``stack.yaml`` format (every key except ``command`` optional)::
     toxiproxy: toxiproxy        # the service that hosts the proxies
     services:
       vllm-a:
-        command: ["${python}", "-m", "pytest_aistack.cli", "mock-llm", "--port", "0"]
-        port: announce          # announce (prints AISTACK_READY) | pick (we pass ${port})
+        command: ["${python}", "-m", "pytest_aistack.cli", "mock-llm",
+                  "--host", "${host}", "--port", "${port}"]
+        port: announce          # announce (binds ${port} 0, prints AISTACK_READY) | pick
         health: {http: /health} # {http: PATH} | {tcp: true} | {redis: true}
         proxy: vllm-a           # a Toxiproxy proxy of that name fronts this service
         depends_on: [toxiproxy]
@@ -30,19 +31,23 @@ The ``stack.yaml`` format (every key except ``command`` optional)::
         startup_timeout: 20     # seconds until healthy
 
 Placeholders in ``command``, ``env`` values and the config template are written
-``${name}`` or ``${name:service}``; each backend documents the names it fills in.
+``${name}`` or ``${name:SERVICE}`` (:mod:`pytest_aistack.stack.placeholders` lists
+them); a service listens on ``${host}`` and ``${port}``, which each backend fills in
+for its world. An unknown one is an error when the file is loaded.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import yaml
+
+from pytest_aistack.stack import placeholders
+from pytest_aistack.stack.placeholders import Placeholder
 
 PortMode = Literal["announce", "pick"]
 HealthKind = Literal["http", "tcp", "redis"]
@@ -73,6 +78,22 @@ class ServiceSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     config_template: Path | None = None
     startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
+
+    @property
+    def scheme(self) -> str:
+        """The scheme of its URL: ``redis`` for a redis health check, else ``http``."""
+        return "redis" if self.health.kind == "redis" else "http"
+
+    def read_config_template(self, spec_path: Path) -> str | None:
+        """The text of ``config_template`` (``None`` without one); an error names the key."""
+        if self.config_template is None:
+            return None
+        try:
+            return self.config_template.read_text()
+        except OSError as exc:
+            raise StackSpecError(
+                f"{spec_path}: services.{self.name}.config_template: {exc}"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -231,7 +252,7 @@ def parse_stack_spec(raw: object, path: Path) -> StackSpec:
     spec = StackSpec(
         path=path, services=services, gateway=roles["gateway"], toxiproxy=roles["toxiproxy"]
     )
-    spec.startup_waves()  # rejects cycles now rather than at start-up
+    _check_placeholders(spec)  # also rejects cycles (startup_waves) now, not at start-up
     return spec
 
 
@@ -297,7 +318,47 @@ def _parse_health(raw: object, where: str) -> HealthCheck:
 # ---------------------------------------------------------------------------------------
 # placeholders
 
-_PLACEHOLDER = re.compile(r"\$\{([a-z_]+)(?::([A-Za-z0-9_.-]+))?\}")
+
+def _check_placeholders(spec: StackSpec) -> None:
+    """Every placeholder of every service is one a backend can fill in."""
+    earlier: set[str] = set()
+    for wave in spec.startup_waves():
+        for service in wave:
+            where = f"{spec.path}: services.{service.name}"
+            texts = [(f"{where}.command", arg) for arg in service.command]
+            texts += [(f"{where}.env.{key}", value) for key, value in service.env.items()]
+            template = service.read_config_template(spec.path)
+            if template is not None:
+                texts.append((f"{where}.config_template ({service.config_template})", template))
+            for key, text in texts:
+                for placeholder in placeholders.find(text):
+                    problem = _placeholder_problem(spec, service, placeholder, earlier)
+                    if problem is not None:
+                        raise StackSpecError(f"{key}: {placeholder} {problem}")
+        earlier.update(service.name for service in wave)
+
+
+def _placeholder_problem(
+    spec: StackSpec, service: ServiceSpec, placeholder: Placeholder, earlier: set[str]
+) -> str | None:
+    name, other = placeholder.name, placeholder.service
+    if other is None:
+        if name not in placeholders.OWN_NAMES:
+            return f"is not a placeholder; allowed: {placeholders.allowed()}"
+        if name == "config" and service.config_template is None:
+            return "needs a config_template: to render"
+        return None
+    if name not in placeholders.SERVICE_NAMES:
+        return f"is not a placeholder; allowed: {placeholders.allowed()}"
+    if other not in spec.services:
+        return f"names no service; known: {', '.join(sorted(spec.services))}"
+    if other not in earlier:
+        return (
+            f"names {other}, which must start first: add it to services.{service.name}.depends_on"
+        )
+    if name in placeholders.PROXY_NAMES and spec.services[other].proxy is None:
+        return f"needs a proxy in front of {other}: give services.{other} a proxy: name"
+    return None
 
 
 def render_placeholders(text: str, values: Mapping[str, str], where: str) -> str:
@@ -306,15 +367,10 @@ def render_placeholders(text: str, values: Mapping[str, str], where: str) -> str
     An unknown placeholder is an error naming ``where`` and the names that are known,
     rather than a config silently pointing at nothing.
     """
-
-    def substitute(match: re.Match[str]) -> str:
-        key = match.group(1) if match.group(2) is None else f"{match.group(1)}:{match.group(2)}"
-        try:
-            return values[key]
-        except KeyError:
-            known = ", ".join(sorted(values))
-            raise StackSpecError(
-                f"{where}: unknown placeholder ${{{key}}}; known here: {known}"
-            ) from None
-
-    return _PLACEHOLDER.sub(substitute, text)
+    try:
+        return placeholders.substitute(text, values)
+    except placeholders.MissingValue as exc:
+        known = ", ".join(sorted(values))
+        raise StackSpecError(
+            f"{where}: unknown placeholder {exc.placeholder}; known here: {known}"
+        ) from None

@@ -15,17 +15,18 @@ from pytest_aistack.config import Settings
 from pytest_aistack.stack.docker import DockerImages
 
 # A small stack with the same shapes as the reference one: a Toxiproxy host that
-# announces its port, redis behind a proxy, and an HTTP service given ${port}.
+# announces its port, redis behind a proxy, and an HTTP service given ${port}; each
+# listens on ${host}:${port}.
 SMALL_STACK = """\
 toxiproxy: toxiproxy
 services:
   toxiproxy:
-    command: ["${python}", "-m", "pytest_aistack.cli", "toxiproxy", "--host", "127.0.0.1",
-              "--port", "0"]
+    command: ["${python}", "-m", "pytest_aistack.cli", "toxiproxy", "--host", "${host}",
+              "--port", "${port}"]
     port: announce
     health: {http: /version}
   redis:
-    command: ["${redis_server}", "--bind", "127.0.0.1", "--port", "${port}", "--save", ""]
+    command: ["${redis_server}", "--bind", "${host}", "--port", "${port}", "--save", ""]
     port: pick
     health: {redis: true}
     proxy: redis

@@ -6,39 +6,87 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pytest_aistack.stack import docker_runs, runs
 from pytest_aistack.stack.docker import DockerBackend, DockerStackError
-from pytest_aistack.stack.docker_engine import PROXY_PORT_BASE, container_argv, proxy_ports
-from pytest_aistack.stack.spec import load_stack_spec
+from pytest_aistack.stack.docker_engine import (
+    PROXY_PORT_BASE,
+    SERVICE_PORT,
+    ContainerPlan,
+    DockerImages,
+    network_placeholders,
+    plan_container,
+    proxy_ports,
+)
+from pytest_aistack.stack.spec import StackSpec, StackSpecError, load_stack_spec
+
+REFERENCE = Path(__file__).parents[2] / "reference_stack" / "stack.yaml"
+VALUES = {"admin_token": "a", "master_key": "m"}
+
+
+def _plan(spec: StackSpec, name: str) -> ContainerPlan:
+    ports = {s: SERVICE_PORT for s in spec.services if s != name}
+    values = {**VALUES, **network_placeholders(spec, ports, set(spec.proxied))}
+    return plan_container(
+        spec, spec.services[name], values, images=DockerImages(), official_toxiproxy=False
+    )
+
+
+def test_host_and_port_placeholders_are_the_container_listen_address_and_port() -> None:
+    spec = load_stack_spec(REFERENCE)
+    listens = {}
+    for name in spec.services:
+        argv = _plan(spec, name).argv
+        listen_option = "--bind" if name == "redis" else "--host"
+        listens[name] = (argv[argv.index(listen_option) + 1], argv[argv.index("--port") + 1])
+    assert listens == {
+        "toxiproxy": ("0.0.0.0", "8474"),
+        "redis": ("0.0.0.0", "6379"),
+        **dict.fromkeys(("vllm-a", "vllm-b", "ollama", "cloud"), ("0.0.0.0", "8000")),
+        "gateway": ("0.0.0.0", "8000"),
+    }
+
+
+def _one_service(tmp_path: Path, command: list[str]) -> StackSpec:
+    path = tmp_path / "stack.yaml"
+    path.write_text(yaml.safe_dump({"services": {"web": {"command": command}}}))
+    return load_stack_spec(path)
 
 
 @pytest.mark.parametrize(
-    ("argv", "expected"),
+    ("command", "fix"),
     [
-        (
-            ["python", "-m", "x", "--host", "127.0.0.1", "--port", "0"],
-            ["python", "-m", "x", "--host", "0.0.0.0", "--port", "8000"],
-        ),
-        (
-            ["redis-server", "--bind", "127.0.0.1", "--port", "6379"],
-            ["redis-server", "--bind", "0.0.0.0", "--port", "6379"],
-        ),
-        (["srv", "--host=localhost", "--port=0"], ["srv", "--host=0.0.0.0", "--port=8000"]),
-        # A port that is not 0 was chosen by the spec (or by ${port}) and stays.
-        (["srv", "--port", "4000"], ["srv", "--port", "4000"]),
-        # Values that merely look like options are left alone.
-        (["echo", "0", "--hostname", "h"], ["echo", "0", "--hostname", "h"]),
+        (["srv", "--host", "127.0.0.1", "--port", "8000"], '"--host", "${host}"'),
+        (["redis-server", "--bind", "localhost"], '"--bind", "${host}"'),
+        (["srv", "--host=127.0.0.1"], '"--host", "${host}"'),
+        (["srv", "--port", "0"], '"--port", "${port}"'),
+        (["srv", "--port=0"], '"--port", "${port}"'),
     ],
 )
-def test_container_argv_listens_on_every_interface(argv: list[str], expected: list[str]) -> None:
-    assert container_argv(argv, 8000) == expected
+def test_a_hard_coded_listen_address_is_refused_with_the_fix(
+    tmp_path: Path, command: list[str], fix: str
+) -> None:
+    spec = _one_service(tmp_path, command)
+    with pytest.raises(StackSpecError) as caught:
+        _plan(spec, "web")
+    message = str(caught.value)
+    assert message.startswith(f"{spec.path}: services.web.command: ")
+    assert f"write {fix}" in message
+
+
+def test_a_command_using_the_placeholders_is_taken_as_written(tmp_path: Path) -> None:
+    # An extra loopback listener of its own (an admin port) is the service's business.
+    spec = _one_service(tmp_path, ["srv", "--port", "${port}", "--admin-host", "127.0.0.1"])
+    assert _plan(spec, "web").argv == ["srv", "--port", "8000", "--admin-host", "127.0.0.1"]
+    spec = _one_service(tmp_path, ["srv", "--hostname", "127.0.0.1", "echo", "0"])
+    assert _plan(spec, "web").argv == ["srv", "--hostname", "127.0.0.1", "echo", "0"]
 
 
 def test_proxy_ports_are_fixed_and_distinct(small_stack_yaml: Path) -> None:
     spec = load_stack_spec(small_stack_yaml)
     assert proxy_ports(spec) == {"redis": PROXY_PORT_BASE}
-    reference = load_stack_spec(Path(__file__).parents[2] / "reference_stack" / "stack.yaml")
+    reference = load_stack_spec(REFERENCE)
     ports = proxy_ports(reference)
     assert sorted(ports) == sorted(s.name for s in reference.services.values() if s.proxy)
     assert len(set(ports.values())) == len(ports)

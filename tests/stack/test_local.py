@@ -111,3 +111,31 @@ def test_keep_up_leaves_the_stack_for_aistack_down(tmp_path: Path) -> None:
         backend.down()
     assert runs.pids_with_run_id(backend.run_id) == []
     assert runs.load_runs() == []
+
+
+def test_host_and_port_placeholders_are_loopback_and_the_local_port(tmp_path: Path) -> None:
+    listen = ["--host", "${host}", "--port", "${port}"]
+    spec = tiny_spec(
+        tmp_path,
+        announced={"command": [sys.executable, TINY, *listen], "health": {"http": "/"}},
+        picked={
+            "command": [sys.executable, TINY, *listen],
+            "port": "pick",
+            "health": {"tcp": True},
+        },
+    )
+    backend = LocalBackend(spec, log_dir=tmp_path / "logs")
+    stack = backend.up()
+    try:
+        argv = {
+            name: Path(f"/proc/{running.process.pid}/cmdline").read_text().split("\0")[-5:-1]
+            for name, running in backend._running.items()
+        }
+        # announce: port 0, the service binds a free one and reports it.
+        assert argv["announced"] == ["--host", "127.0.0.1", "--port", "0"]
+        picked_port = backend._running["picked"].port
+        assert argv["picked"] == ["--host", "127.0.0.1", "--port", str(picked_port)]
+        assert stack.endpoint("picked").url == f"http://127.0.0.1:{picked_port}"
+        assert httpx.get(stack.endpoint("announced").url, timeout=5).status_code == 200
+    finally:
+        backend.down()

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pytest_aistack.stack import placeholders
 from pytest_aistack.stack.factory import REFERENCE_SPEC
 from pytest_aistack.stack.spec import (
     HealthCheck,
@@ -88,6 +89,103 @@ def test_placeholders_fill_known_names_and_reject_unknown_ones() -> None:
     assert render_placeholders(text, values, "t") == "api_base: http://127.0.0.1:5/v1 port=4000"
     with pytest.raises(StackSpecError, match=r"t: unknown placeholder \$\{url:nope\}; known"):
         render_placeholders("${url:nope}", values, "t")
+    assert render_placeholders("$${port}", values, "t") == "${port}"
+
+
+def test_reference_services_listen_on_the_host_and_port_placeholders() -> None:
+    spec = load_stack_spec(REFERENCE_SPEC)
+    for service in spec.services.values():
+        command = list(service.command)
+        assert "${host}" in command, service.name
+        assert command[command.index("--port") + 1] == "${port}", service.name
+
+
+def _web(command: list[str], **more: object) -> dict[str, object]:
+    return {"command": command, **more}
+
+
+@pytest.mark.parametrize(
+    ("services", "key", "message"),
+    [
+        (
+            {"web": _web(["srv", "--port", "${prot}"])},
+            "services.web.command",
+            "${prot} is not a placeholder; allowed: ${python}, ${host}, ${port}",
+        ),
+        (
+            {"web": _web(["srv"], env={"TOKEN": "${HOME}x${admin-token}"})},
+            "services.web.env.TOKEN",
+            "${admin-token} is not a placeholder; allowed:",
+        ),
+        (
+            {"web": _web(["srv", "${hostname:web}"])},
+            "services.web.command",
+            "${hostname:web} is not a placeholder; allowed:",
+        ),
+        (
+            {"web": _web(["srv", "${url:nope}"])},
+            "services.web.command",
+            "${url:nope} names no service; known: web",
+        ),
+        (
+            {"a": _web(["srv"]), "web": _web(["srv", "--upstream", "${url:a}"])},
+            "services.web.command",
+            "${url:a} names a, which must start first: add it to services.web.depends_on",
+        ),
+        (
+            {"a": _web(["srv"]), "web": _web(["srv", "${proxy_url:a}"], depends_on=["a"])},
+            "services.web.command",
+            "${proxy_url:a} needs a proxy in front of a: give services.a a proxy: name",
+        ),
+        (
+            {"web": _web(["srv", "--config", "${config}"])},
+            "services.web.command",
+            "${config} needs a config_template: to render",
+        ),
+    ],
+)
+def test_unknown_placeholders_fail_at_load_naming_file_service_key_and_allowed(
+    services: dict[str, object], key: str, message: str
+) -> None:
+    with pytest.raises(StackSpecError) as caught:
+        parse_stack_spec(spec_of(services), HERE)
+    assert str(caught.value).startswith(f"{HERE}: {key}: ")
+    assert message in str(caught.value)
+
+
+def test_every_allowed_placeholder_and_an_escaped_one_load(tmp_path: Path) -> None:
+    template = tmp_path / "app.yaml"
+    template.write_text("upstream: ${proxy_url:db}\nport: ${port}\n")
+    own = " ".join(f"${{{name}}}" for name in placeholders.OWN_NAMES)
+    of_db = " ".join(f"${{{name}:db}}" for name in placeholders.SERVICE_NAMES)
+    raw = spec_of(
+        {
+            "proxy": {"command": ["srv"]},
+            "db": {"command": ["srv", "--bind", "${host}"], "proxy": "db"},
+            "app": {
+                "command": ["sh", "-c", f"echo {own} {of_db} $${{shell_var}}"],
+                "env": {"DB": "${url:db}"},
+                "config_template": "app.yaml",
+                "depends_on": ["db", "proxy"],
+            },
+        },
+        toxiproxy="proxy",
+    )
+    spec = parse_stack_spec(raw, tmp_path / "stack.yaml")
+    assert spec.services["app"].config_template == template
+
+
+def test_placeholders_of_a_config_template_are_checked_at_load(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text("# ${...} in a comment is no placeholder\nkey: ${ky}\n")
+    raw = spec_of({"app": {"command": ["srv"], "config_template": "app.yaml"}})
+    with pytest.raises(StackSpecError) as caught:
+        parse_stack_spec(raw, tmp_path / "stack.yaml")
+    assert f"services.app.config_template ({tmp_path / 'app.yaml'}): ${{ky}} is not" in str(
+        caught.value
+    )
+    raw = spec_of({"app": {"command": ["srv"], "config_template": "missing.yaml"}})
+    with pytest.raises(StackSpecError, match=r"services\.app\.config_template: .*missing\.yaml"):
+        parse_stack_spec(raw, tmp_path / "stack.yaml")
 
 
 def test_reference_gateway_template_is_valid_yaml_once_rendered() -> None:

@@ -1,6 +1,7 @@
 """A tiny HTTP service for LocalBackend tests (run as a script, not collected).
 
---port 0 announces the bound port with the AISTACK_READY line; --port N binds N.
+--port 0 announces the bound port with the AISTACK_READY line; --port N binds N;
+--host (127.0.0.1) is the address it binds.
 --exit N exits at once with code N. --escape starts a grandchild in a new session
 (outside our process group) that sleeps, to prove the reaper finds it by run id.
 """
@@ -27,6 +28,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> int:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--exit", type=int, default=None)
     parser.add_argument("--escape", action="store_true")
@@ -38,9 +40,9 @@ def main() -> int:
         subprocess.Popen(
             [sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True
         )
-    server = HTTPServer(("127.0.0.1", args.port), Handler)
+    server = HTTPServer((args.host, args.port), Handler)
     if args.port == 0:
-        announce_ready("tiny", url=f"http://127.0.0.1:{server.server_address[1]}")
+        announce_ready("tiny", url=f"http://{args.host}:{server.server_address[1]}")
     server.serve_forever()
     return 0
 
