@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pytest_aistack.process import ManagedProcess  # noqa: E402
+from pytest_aistack.waiting import wait_until  # noqa: E402
 
 SERVER_CPU = 0
 CLIENT_CPU = 1
@@ -277,12 +278,7 @@ def _run_client(workdir: Path, name: str, params: dict[str, Any]) -> dict[str, A
     out = workdir / f"{name}.json"
     argv = [sys.executable, __file__, "--client", json.dumps(params), str(out)]
     with ManagedProcess(name, argv, log_path=workdir / f"{name}.log", cwd=ROOT) as client:
-        deadline = time.monotonic() + CLIENT_DEADLINE_S
-        while client.poll() is None:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"bench client {name} did not finish; log:\n{client.tail()}")
-            time.sleep(0.2)
-        if client.poll() != 0 or not out.exists():
+        if client.wait_exit(CLIENT_DEADLINE_S) != 0 or not out.exists():
             raise RuntimeError(f"bench client {name} failed; log:\n{client.tail()}")
     result: dict[str, Any] = json.loads(out.read_text())
     return result
@@ -391,11 +387,12 @@ def bench_memory(workdir: Path) -> None:
         with ManagedProcess("hold", argv, log_path=workdir / "hold.log", cwd=ROOT) as client:
             client.wait_ready(60.0)
             # Every stream has its headers: poll the server's in-flight gauge.
-            deadline = time.monotonic() + 30.0
-            while f"mock_llm_in_flight {streams}\n" not in server.get("/metrics"):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("streams did not all open within 30 s")
-                time.sleep(0.1)
+            wait_until(
+                lambda: f"mock_llm_in_flight {streams}\n" in server.get("/metrics"),
+                timeout=30.0,
+                what=f"all {streams} streams to be open",
+                interval=0.1,
+            )
             after = _rss_kib(server.pid)
     per_stream = (after - before) * 1024 / streams
     print(f"3) memory per open stream ({streams} streams held open after their headers)")
