@@ -45,6 +45,7 @@ from pytest_aistack.setting_values import (
     parse_optional_str,
     parse_path,
     parse_seconds,
+    parse_stack_file,
     url_parser,
 )
 
@@ -78,6 +79,8 @@ class Settings:
     gateway_url: str = "http://127.0.0.1:4000"
     backend: Backend = "local"
     profile: Path | None = None
+    # None: the reference stack (reference_stack/stack.yaml); see stack/factory.py.
+    stack_file: Path | None = None
     keep_up: bool = False
     chaos_engine: ChaosEngine = "auto"
     toxiproxy_bin: str | None = None
@@ -199,6 +202,12 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "profile",
         "profile file (aistack.yaml): settings under its 'settings:' key, plus the stack",
         parse_optional_path,
+        "PATH",
+    ),
+    SettingSpec(
+        "stack_file",
+        "stack file (stack.yaml) the local and docker backends run (default: the reference stack)",
+        parse_stack_file,
         "PATH",
     ),
     SettingSpec(

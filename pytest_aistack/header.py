@@ -32,7 +32,8 @@ def header_lines(resolved: Resolved) -> list[str]:
     s = resolved.settings
     lines = [
         f"aistack: backend={s.backend} strict={s.strict} probe_timeout={s.probe_timeout:g}s "
-        f"profile={s.profile or '-'} keep_up={s.keep_up} report_dir={s.report_dir}",
+        f"profile={s.profile or '-'} stack_file={s.stack_file or '-'} keep_up={s.keep_up} "
+        f"report_dir={s.report_dir}",
         f"aistack targets: vllm={s.vllm_url} ollama={s.ollama_url} "
         f"llamacpp={s.llamacpp_url} gateway={s.gateway_url} redis={mask_url(s.redis_url)}",
         f"aistack cloud: keys={s.cloud_key_env} base_url={s.cloud_base_url} "

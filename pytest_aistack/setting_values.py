@@ -90,6 +90,18 @@ def parse_optional_path(raw: object, base: Path) -> Path | None:
     return parse_path(raw, base)
 
 
+def parse_stack_file(raw: object, base: Path) -> Path | None:
+    """An existing file, checked now so a typo stops the run before anything starts."""
+    path = parse_optional_path(raw, base)
+    if path is not None and not path.is_file():
+        why = "is a directory, not a file" if path.is_dir() else "does not exist"
+        raise ValueError(
+            f"{path} {why}; point it at a stack file (docs/configuration.md, Stack files) "
+            "or leave it unset for the reference stack"
+        )
+    return path
+
+
 def parse_optional_str(raw: object, _base: Path) -> str | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from pytest_aistack.stack.profile import Profile
     from pytest_aistack.stack.spec import Stack
 
-HELP = "bring the reference stack up (foreground; Ctrl-C stops it cleanly)"
+HELP = "bring the stack up (foreground; Ctrl-C stops it cleanly); default: the reference stack"
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +23,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--backend", choices=("local", "docker", "external"), help="default: settings (local)"
     )
     parser.add_argument("--profile", help="profile YAML (default: the reference stack's)")
+    parser.add_argument(
+        "--stack-file", help="stack file (stack.yaml) to run (default: the reference stack)"
+    )
     parser.add_argument("--report-dir", help="where service logs go (default: results)")
 
 
@@ -34,10 +37,16 @@ def run(args: argparse.Namespace) -> int:
     from pytest_aistack.stack.local import StackStartError
 
     try:
-        settings = resolve_outside_pytest(
-            cli={"backend": args.backend, "profile": args.profile, "report_dir": args.report_dir}
-        ).settings
-        backend, profile = make_backend(settings, kind="up")
+        resolved = resolve_outside_pytest(
+            cli={
+                "backend": args.backend,
+                "profile": args.profile,
+                "stack_file": args.stack_file,
+                "report_dir": args.report_dir,
+            }
+        )
+        settings = resolved.settings
+        backend, profile = make_backend(settings, kind="up", origins=resolved.origins)
     except ValueError as exc:  # SettingsError, ProfileError, StackSpecError: all say why
         print(f"aistack up: {exc}", file=sys.stderr)
         return 2
@@ -56,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         except (StackStartError, ExternalStackError, HealthTimeout) as exc:
             print(f"aistack up: {exc}", file=sys.stderr)
             return 1
-        print_stack(stack, profile, stack.log_dir or settings.report_dir)
+        stack_file = settings.stack_file or "reference stack"
+        print_stack(stack, profile, stack.log_dir or settings.report_dir, stack_file=stack_file)
         print("\nCtrl-C or `aistack down` stops it.", flush=True)
         stop.wait()
         print("aistack: stopping…", flush=True)
@@ -67,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
 
 
-def print_stack(stack: Stack, profile: Profile, state_dir: Path) -> None:
+def print_stack(
+    stack: Stack, profile: Profile, state_dir: Path, *, stack_file: Path | str | None = None
+) -> None:
     """URLs, timings and ``export`` lines; secrets go to 0600 files, never to the terminal."""
     from pytest_aistack.stack.export import (
         ADMIN_TOKEN_ENV,
@@ -84,6 +96,8 @@ def print_stack(stack: Stack, profile: Profile, state_dir: Path) -> None:
         via = f"  (gateway -> proxy {endpoint.proxy_listen})" if endpoint.proxy_listen else ""
         print(f"  {name:<10} {endpoint.url}{via}")
     print(f"  gateway key {stack.gateway_key.masked} (full key in {key_file})")
+    if stack_file is not None:
+        print(f"  stack file  {stack_file}")
     if stack.log_dir is not None:
         print(f"  logs        {stack.log_dir}")
     print("\n# drive it from another shell (pytest -m resilience, locust):")

@@ -1,7 +1,8 @@
 """pytest wiring of the stack: the lazy session fixture ``aistack_stack``.
 
 Nothing starts until a test asks for ``aistack_stack``; then the backend chosen by
-``--aistack-backend`` (local by default) brings the stack up once for the session and
+``--aistack-backend`` (local by default) brings the stack of ``--aistack-stack-file``
+(the reference stack by default) up once for the session and
 tears it down at the end — also when tests fail or the run is interrupted with Ctrl-C.
 ``--aistack-keep-up`` leaves it running and says how to stop it.
 """
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def aistack_stack(aistack_settings: Settings, pytestconfig: pytest.Config) -> Iterator[AIStack]:
+    from pytest_aistack.config import get_resolved
     from pytest_aistack.stack.external import ExternalStackError
     from pytest_aistack.stack.factory import make_backend
     from pytest_aistack.stack.handle import AIStack
@@ -28,16 +30,26 @@ def aistack_stack(aistack_settings: Settings, pytestconfig: pytest.Config) -> It
     from pytest_aistack.stack.profile import ProfileError
     from pytest_aistack.stack.spec import StackSpecError
 
+    # Failures below are every test's failure, said once, without a traceback through
+    # our internals: pytest.fail runs outside the except block, so no exception chain
+    # is printed either. The messages name the file and the fix, or carry the log tail.
+    problem: str | None = None
     try:
-        backend, profile = make_backend(aistack_settings)
+        # The stack file and profile are loaded and checked against each other here,
+        # before anything starts.
+        backend, profile = make_backend(
+            aistack_settings, origins=get_resolved(pytestconfig).origins
+        )
     except (ProfileError, StackSpecError) as exc:
-        raise pytest.UsageError(str(exc)) from None
+        problem = str(exc)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
     try:
         stack = backend.up()
     except (StackStartError, ExternalStackError, HealthTimeout) as exc:
-        # A stack that cannot start is every test's failure, said once, without a
-        # traceback through our internals; the message carries the service's log tail.
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
     try:
         yield AIStack(stack, profile)
     finally:

@@ -36,6 +36,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "gateway_url": ("http://127.0.0.1:4001/", "http://127.0.0.1:4001"),
     "backend": ("external", "external"),
     "profile": ("prof.yaml", "{base}/prof.yaml"),
+    "stack_file": ("stack.yaml", "{base}/stack.yaml"),
     "keep_up": ("on", True),
     "chaos_engine": ("embedded", "embedded"),
     "toxiproxy_bin": ("/opt/toxiproxy-server", "/opt/toxiproxy-server"),
@@ -53,6 +54,12 @@ SAMPLES: dict[str, tuple[str, Any]] = {
 def test_samples_cover_every_setting() -> None:
     # A new setting needs a sample here: then the CLI/env/ini tests below cover it too.
     assert set(SAMPLES) == {spec.name for spec in SETTING_SPECS}
+
+
+def _sample_files(base: Path) -> None:
+    """The files the path samples name: path settings that must exist are checked."""
+    (base / "prof.yaml").write_text("settings: {}\n")
+    (base / "stack.yaml").write_text("services: {}\n")
 
 
 def _settings(result: pytest.RunResult) -> dict[str, Any]:
@@ -95,7 +102,7 @@ def test_defaults(pytester: pytest.Pytester, ini: object) -> None:
 
 @pytest.mark.parametrize("name", list(SAMPLES))
 def test_every_setting_from_cli(pytester: pytest.Pytester, ini: object, name: str) -> None:
-    (pytester.path / "prof.yaml").write_text("settings: {}\n")
+    _sample_files(pytester.path)
     spec = next(spec for spec in SETTING_SPECS if spec.name == name)
     raw = SAMPLES[name][0]
     args = [spec.cli_flag] if spec.is_flag else [f"{spec.cli_flag}={raw}"]
@@ -106,7 +113,7 @@ def test_every_setting_from_cli(pytester: pytest.Pytester, ini: object, name: st
 def test_every_setting_from_env(
     pytester: pytest.Pytester, ini: object, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    (pytester.path / "prof.yaml").write_text("settings: {}\n")
+    _sample_files(pytester.path)
     monkeypatch.setenv(f"AISTACK_{name.upper()}", SAMPLES[name][0])
     assert _run(pytester)[name] == _expected(name, pytester.path)
 
@@ -115,7 +122,7 @@ def test_every_setting_from_env(
 def test_every_setting_from_ini(
     pytester: pytest.Pytester, ini: Callable[..., Path], name: str
 ) -> None:
-    (pytester.path / "prof.yaml").write_text("settings: {}\n")
+    _sample_files(pytester.path)
     ini(**{f"aistack_{name}": SAMPLES[name][0]})
     assert _run(pytester)[name] == _expected(name, pytester.path)
 
@@ -335,4 +342,89 @@ def test_redis_url_path_must_be_a_database_number(pytester: pytest.Pytester, ini
         "aistack: invalid redis_url 'redis://127.0.0.1:6379/cache' from --aistack-redis-url: "
         "expected a redis:// or rediss:// or unix:// URL like redis://127.0.0.1:6379/0 "
         "(the path is the database number)"
+    )
+
+
+# --- stack_file: precedence, relative paths, errors ------------------------------------
+
+
+def test_stack_file_default_is_none_meaning_the_reference_stack(
+    pytester: pytest.Pytester, ini: object
+) -> None:
+    assert _run(pytester)["stack_file"] is None
+
+
+@pytest.mark.parametrize("top", range(len(LAYERS)))
+def test_stack_file_precedence_and_relative_paths(
+    pytester: pytest.Pytester, ini: object, monkeypatch: pytest.MonkeyPatch, top: int
+) -> None:
+    # Each layer names "s.yaml"; each resolves it against its own directory, so the
+    # winning layer shows in the resolved path.
+    profiles = pytester.mkdir("profiles")
+    project = pytester.mkdir("project")
+    run_dir = pytester.mkdir("run")
+    for directory in (profiles, project, run_dir):
+        (directory / "s.yaml").write_text("services: {}\n")
+    (profiles / "aistack.yaml").write_text("settings:\n  stack_file: s.yaml\n")
+    # pyproject.toml in project/ is pytest's config file: [tool.aistack] is read from it.
+    tool = '[tool.aistack]\nstack_file = "s.yaml"\n' if top >= 1 else ""
+    (project / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = "function"\n'
+        'addopts = "-p no:hypothesispytest"\n' + tool
+    )
+    (project / "test_dump.py").write_text(DUMP_TEST)
+    args = [f"--aistack-profile={profiles / 'aistack.yaml'}"]
+    if top >= 2:
+        monkeypatch.setenv("AISTACK_STACK_FILE", "s.yaml")
+    if top >= 3:
+        (run_dir / "cli.yaml").write_text("services: {}\n")
+        args.append("--aistack-stack-file=cli.yaml")
+    expected = [
+        profiles / "s.yaml",
+        project / "s.yaml",
+        run_dir / "s.yaml",  # command line and environment: the invocation directory
+        run_dir / "cli.yaml",
+    ][top]
+    label = [
+        f"settings.stack_file in {profiles / 'aistack.yaml'} line 2",
+        f"[tool.aistack] stack_file in {project / 'pyproject.toml'}",
+        "environment variable AISTACK_STACK_FILE",
+        "--aistack-stack-file",
+    ][top]
+    monkeypatch.chdir(run_dir)
+    result = pytester.runpytest("-s", "-c", str(project / "pyproject.toml"), *args, str(project))
+    result.assert_outcomes(passed=1)
+    assert _settings(result)["stack_file"] == str(expected)
+    assert f"stack_file ({label})" in result.stdout.str()  # the header's "set by" line
+
+
+def test_missing_stack_file_names_setting_source_and_path(
+    pytester: pytest.Pytester, ini: object
+) -> None:
+    assert _usage_error(pytester, "--aistack-stack-file=nope.yaml") == (
+        f"aistack: invalid stack_file 'nope.yaml' from --aistack-stack-file: "
+        f"{pytester.path / 'nope.yaml'} does not exist; point it at a stack file "
+        "(docs/configuration.md, Stack files) or leave it unset for the reference stack"
+    )
+
+
+def test_stack_file_that_is_a_directory(
+    pytester: pytest.Pytester, ini: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.mkdir("stacks")
+    monkeypatch.setenv("AISTACK_STACK_FILE", "stacks")
+    assert _usage_error(pytester).startswith(
+        "aistack: invalid stack_file 'stacks' from environment variable AISTACK_STACK_FILE: "
+        f"{pytester.path / 'stacks'} is a directory, not a file;"
+    )
+
+
+def test_missing_stack_file_from_profile_names_file_and_line(
+    pytester: pytest.Pytester, ini: object
+) -> None:
+    profile = pytester.path / "aistack.yaml"
+    profile.write_text("settings:\n  backend: local\n  stack_file: gone.yaml\n")
+    assert _usage_error(pytester, f"--aistack-profile={profile}").startswith(
+        f"aistack: invalid stack_file 'gone.yaml' from settings.stack_file in {profile} line 3: "
+        f"{pytester.path / 'gone.yaml'} does not exist;"
     )

@@ -183,7 +183,8 @@ def test_header_shows_settings_and_origins(
     )
     result.stdout.fnmatch_lines(
         [
-            "aistack: backend=local strict=True probe_timeout=1s profile=- keep_up=False "
+            "aistack: backend=local strict=True probe_timeout=1s profile=- stack_file=- "
+            "keep_up=False "
             f"report_dir={pytester.path}/results",
             "aistack targets: vllm=http://127.0.0.1:1234 ollama=http://127.0.0.1:11434 "
             "llamacpp=http://127.0.0.1:8080 gateway=http://127.0.0.1:4000 "
