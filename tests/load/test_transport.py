@@ -106,7 +106,11 @@ def test_gevent_transport_times_out_a_silent_server(replay: ReplayServer) -> Non
         assert "no response headers within 2 s" in line["error"]
 
 
-@pytest.mark.parametrize("flags", [[], ["--always-one-chunk"]], ids=["default", "one-chunk"])
+@pytest.mark.parametrize(
+    "flags",
+    [[], ["--always-one-chunk"], ["--process-behind"]],
+    ids=["default", "one-chunk", "process-behind"],
+)
 def test_gevent_transport_reuses_connections_and_counts_tokens(
     mock_url: str, flags: list[str]
 ) -> None:

@@ -21,6 +21,9 @@ if sys.argv[1] == "--no-kernel-stamps":  # the path TLS sockets and other system
 elif sys.argv[1] == "--always-one-chunk":  # the path taken while the generator lags
     transport._PRECISE_AFTER_LAG_NS = -1
     del sys.argv[1]
+elif sys.argv[1] == "--process-behind":  # another stream's read lagged just now
+    transport._Behind.until_ns = 2**62
+    del sys.argv[1]
 
 timeouts = StreamTimeouts(connect=2, first_token=2, idle=0.3, total=10)
 for url in sys.argv[1:]:
