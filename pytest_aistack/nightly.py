@@ -72,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log = results / f"{name}-locust.log"
         env = {**os.environ, "AISTACK_API_KEY": stack.gateway_key.value}
         locust = ManagedProcess("locust", command, log_path=log, env=env)
+        # The load on the whole machine, so a missed SLO can be told apart from a
+        # machine busy with other work: Locust's self-check sees only Locust.
+        print(f"nightly: host load average before the run: {_load_average()}", flush=True)
         locust.start()
         try:
             code = locust.wait_exit(args.timeout)
@@ -79,12 +82,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"nightly: {exc}", file=sys.stderr)
             return 1
         print(locust.tail(lines=30))
+        print(f"nightly: host load average after the run: {_load_average()}")
         print(f"nightly: locust exited with {code}; log {log}")
         return code
     finally:
         if locust is not None:
             locust.stop()
         backend.down()
+
+
+def _load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min; {os.cpu_count()} CPUs)"
 
 
 if __name__ == "__main__":
