@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from pytest_aistack.stack import runs
 
-UP_DEADLINE_S = 90.0
-AISTACK = [sys.executable, "-m", "pytest_aistack.cli"]
-
-
-def aistack(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*AISTACK, *args], capture_output=True, text=True, timeout=60, check=False
-    )
+from .up_process import aistack, running_up
 
 
 def find(pattern: str, text: str) -> str:
@@ -30,20 +20,8 @@ def find(pattern: str, text: str) -> str:
 
 
 def test_up_status_ctrl_c(tmp_path: Path) -> None:
-    out_path = tmp_path / "up.out"
-    with out_path.open("w") as out:
-        up = subprocess.Popen(
-            [*AISTACK, "up", "--report-dir", str(tmp_path / "results")],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + UP_DEADLINE_S
-        while "Ctrl-C" not in out_path.read_text() and up.poll() is None:
-            assert time.monotonic() < deadline, out_path.read_text()
-            time.sleep(0.1)  # ok: polling the child's output, with a deadline
-        text = out_path.read_text()
-        assert up.poll() is None, text
+    up_args = ["--report-dir", str(tmp_path / "results")]
+    with running_up(up_args, tmp_path / "up.out") as (up, text):
         key_file = Path(find(r"full key in (\S+)\)", text))
         key = key_file.read_text()
         assert key not in text, "the gateway key must never be printed whole"
@@ -63,35 +41,16 @@ def test_up_status_ctrl_c(tmp_path: Path) -> None:
 
         up.send_signal(signal.SIGINT)  # Ctrl-C
         assert up.wait(timeout=30) == 0
-    finally:
-        if up.poll() is None:
-            up.kill()
-            up.wait(timeout=10)
     assert runs.pids_with_run_id(record.run_id, record.groups) == []
     assert aistack("status").returncode == 3
 
 
 def test_down_stops_a_running_up(tmp_path: Path) -> None:
-    out_path = tmp_path / "up.out"
-    with out_path.open("w") as out:
-        up = subprocess.Popen(
-            [*AISTACK, "up", "--report-dir", str(tmp_path / "results")],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + UP_DEADLINE_S
-        while "Ctrl-C" not in out_path.read_text() and up.poll() is None:
-            assert time.monotonic() < deadline, out_path.read_text()
-            time.sleep(0.1)  # ok: polling the child's output, with a deadline
+    with running_up(["--report-dir", str(tmp_path / "results")], tmp_path / "up.out") as (up, _):
         (record,) = runs.load_runs()
         down = aistack("down")
         assert down.returncode == 0, down.stderr
         assert f"stopped run {record.run_id}" in down.stdout
         assert up.wait(timeout=30) == 0
-    finally:
-        if up.poll() is None:
-            up.kill()
-            up.wait(timeout=10)
     assert runs.pids_with_run_id(record.run_id, record.groups) == []
     assert runs.load_runs() == []

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +20,7 @@ from pytest_aistack.stack import runs
 from pytest_aistack.stack.factory import REFERENCE_SPEC
 from pytest_aistack.stack.local import LocalBackend
 from pytest_aistack.stack.spec import load_stack_spec
+from pytest_aistack.waiting import WaitAborted, WaitTimeout, wait_until
 
 UP_DEADLINE_S = 90.0
 
@@ -45,10 +45,16 @@ def test_kill_9_mid_scenario_then_next_run_starts_clean(tmp_path: Path) -> None:
     log = (tmp_path / "pytest.log").open("wb")
     child = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + UP_DEADLINE_S
-        while not hold_file.exists() and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)  # ok: polling for the child's stack, with a deadline
-        assert hold_file.exists(), (tmp_path / "pytest.log").read_text()[-3000:]
+        try:
+            wait_until(
+                hold_file.exists,
+                timeout=UP_DEADLINE_S,
+                what="the child pytest's stack to be up",
+                give_up=lambda: None if child.poll() is None else "the child pytest exited",
+            )
+        except (WaitTimeout, WaitAborted) as exc:
+            log_tail = (tmp_path / "pytest.log").read_text()[-3000:]
+            raise AssertionError(f"{exc}:\n{log_tail}") from None
         old_run = hold_file.read_text()
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=10)

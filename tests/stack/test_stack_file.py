@@ -6,9 +6,6 @@ file that is broken or does not fit the profile stops the run before anything st
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,9 +21,9 @@ from pytest_aistack.stack.factory import (
 from pytest_aistack.stack.profile import load_profile
 from pytest_aistack.stack.spec import StackSpecError, load_stack_spec
 
+from .up_process import aistack, running_up
+
 TINY = Path(__file__).with_name("tiny_service.py")
-AISTACK = [sys.executable, "-m", "pytest_aistack.cli"]
-UP_DEADLINE_S = 60.0
 INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 
 # One service that is also the gateway, and a profile describing it (no proxies).
@@ -112,39 +109,12 @@ def test_a_profile_the_stack_file_does_not_fit_fails_before_start(
 # --- aistack up / status / down -----------------------------------------------------------
 
 
-def aistack(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*AISTACK, *args], capture_output=True, text=True, timeout=60, check=False, cwd=cwd
-    )
-
-
 def test_up_status_down_with_a_user_stack_file(tmp_path: Path) -> None:
     write_tiny(tmp_path / "mine")
-    out_path = tmp_path / "up.out"
-    with out_path.open("w") as out:
-        # Relative paths: the command line resolves them against the current directory.
-        up = subprocess.Popen(
-            [
-                *AISTACK,
-                "up",
-                "--stack-file",
-                "mine/tiny-stack.yaml",
-                "--profile",
-                "mine/tiny-profile.yaml",
-                "--report-dir",
-                "results",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
-    try:
-        deadline = time.monotonic() + UP_DEADLINE_S
-        while "Ctrl-C" not in out_path.read_text() and up.poll() is None:
-            assert time.monotonic() < deadline, out_path.read_text()
-            time.sleep(0.1)  # ok: polling the child's output, with a deadline
-        text = out_path.read_text()
-        assert up.poll() is None, text
+    # Relative paths: the command line resolves them against the current directory.
+    up_args = ["--stack-file", "mine/tiny-stack.yaml", "--profile", "mine/tiny-profile.yaml"]
+    up_args += ["--report-dir", "results"]
+    with running_up(up_args, tmp_path / "up.out", cwd=tmp_path) as (up, text):
         assert f"stack file  {tmp_path / 'mine' / 'tiny-stack.yaml'}" in text
         assert re.search(r"web\s+http://127\.0\.0\.1:\d+", text), text
 
@@ -157,10 +127,6 @@ def test_up_status_down_with_a_user_stack_file(tmp_path: Path) -> None:
         assert down.returncode == 0, down.stderr
         assert f"stopped run {record.run_id}" in down.stdout
         assert up.wait(timeout=30) == 0
-    finally:
-        if up.poll() is None:
-            up.kill()
-            up.wait(timeout=10)
     assert runs.pids_with_run_id(record.run_id, record.groups) == []
     assert aistack("status", cwd=tmp_path).returncode == 3
 
