@@ -117,9 +117,8 @@ def test_processes_merge_exact_histograms(
     files = sorted(dump.glob("records-*.jsonl"))
     assert len(files) == 2, files  # one per worker process
     union = RunMetrics()
-    for path in files:
-        for line in path.read_text().splitlines():
-            union.add(RequestRecord.from_dict(json.loads(line)), 0)
+    for record in _dumped_records(dump):
+        union.add(record, 0)
     merged = run.result.metrics()
     assert merged.requests == union.requests > 0
     for name, hist in union.histograms.items():
@@ -222,13 +221,18 @@ def test_bad_prompts_file_fails_once_naming_file_and_line(
     assert f"Closed: {prompts}:2: expected 'prompt' (a string)" in run.output
 
 
+def _dumped_records(dump: Path) -> list[RequestRecord]:
+    """The records every generator process wrote with ``--llm-dump-records``."""
+    return [
+        RequestRecord.from_dict(json.loads(line))
+        for path in sorted(dump.glob("records-*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+
+
 def _first_sends_s(dump: Path, users: int) -> list[float]:
     """Send times (s, from the earliest) of the run's first ``users`` requests."""
-    sent = sorted(
-        json.loads(line)["sent_ns"]
-        for path in dump.glob("records-*.jsonl")
-        for line in path.read_text().splitlines()
-    )[:users]
+    sent = sorted(record.sent_ns for record in _dumped_records(dump))[:users]
     return [(ns - sent[0]) / 1e9 for ns in sent]
 
 
