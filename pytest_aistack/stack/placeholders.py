@@ -8,7 +8,8 @@ process on 127.0.0.1; ``docker_engine``: the container world):
 
 ======================  ==============================================================
 ``${python}``           the Python interpreter (``python`` in a container)
-``${host}``             the address to listen on: 127.0.0.1, in a container 0.0.0.0
+``${host}``             the address to listen on: 127.0.0.1; in a container every
+                        interface (``docker_engine.CONTAINER_LISTEN_ADDRESS``)
 ``${port}``             the port to listen on: ``port: pick`` the one chosen,
                         ``port: announce`` 0 (bind a free one and announce it); in a
                         container the fixed container port (8000, redis 6379,
