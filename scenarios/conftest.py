@@ -6,9 +6,12 @@ resets every proxy after each scenario. Each scenario also starts with the mock
 backends' counters cleared and no deployment still cooling down from the scenario
 before (breaker state lives in the gateway: see :class:`BreakerWindow`).
 
-Each scenario fills a :class:`ScenarioRecord` (fault, expected, observed); the verdict
-comes from the test outcome, and the session writes all of them to
-``<report_dir>/resilience.json`` for ``python -m pytest_aistack.demo`` to print.
+Each scenario fills a :class:`ScenarioRecord` through the ``scenario`` fixture —
+``dependency`` (what it broke: a backend name, "redis", "gateway"), ``promise`` (the
+policy key(s) it checks, e.g. "policy.allowed_fails"), ``fault``, ``expected`` and
+``observe(line)``; the verdict comes from the test outcome, and the session writes all
+of them to ``<report_dir>/resilience.json`` — one row of the resiliency matrix each, for
+``aistack report`` and ``python -m pytest_aistack.demo`` to print.
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ def test_all_cooling_429(stack: AIStack, chaos: Chaos, scenario: ScenarioRecord)
     policy = stack.policy
     group = stack.profile.primary_group
     down = [b.name for b in stack.profile.backends_of(group)]
+    scenario.dependency = ", ".join(down)
+    scenario.promise = "policy.cooldown_s"
     scenario.fault = f"proxies of {', '.join(down)} disabled until all cool down; fallbacks off"
     scenario.expected = (
         f"429 with retry-after <= {policy.cooldown_s:g}s, answered in < {FAST_S:g}s, no backend hit"

@@ -23,6 +23,8 @@ def test_group_down_fallback(stack: AIStack, chaos: Chaos, scenario: ScenarioRec
     fallback_backends = [b.name for b in stack.profile.backends_of(fallbacks[0])]
     down = [b.name for b in stack.profile.backends_of(group)]
     bound = policy.worst_case_s(hops=1) + MARGIN_S
+    scenario.dependency = ", ".join(down)
+    scenario.promise = f"model_groups.{group}.fallbacks, policy.timeout_s, policy.num_retries"
     scenario.fault = f"proxies of {', '.join(down)} disabled (whole group {group!r} down)"
     scenario.expected = (
         f"every request answered by {fallbacks[0]!r} ({', '.join(fallback_backends)}) "

@@ -27,6 +27,8 @@ def test_one_deployment_down(
     if not healthy:
         pytest.skip(f"model group {group!r} has one deployment; nothing can take over")
     allowed_user_failures = 0 if policy.num_retries > 0 else policy.allowed_fails
+    scenario.dependency = down
+    scenario.promise = "policy.allowed_fails, policy.cooldown_s, policy.num_retries"
     scenario.fault = f"proxy of {down} disabled (connection refused)"
     scenario.expected = (
         f"<= {allowed_user_failures} failed requests; {down} gets no traffic for "

@@ -26,6 +26,8 @@ def test_redis_down(stack: AIStack, chaos: Chaos, scenario: ScenarioRecord) -> N
         pytest.skip("the policy promises no response cache (policy.cache_ttl_s)")
     bound = policy.worst_case_s(hops=1) + 2.0
     recovery = policy.redis_recovery_s + MARGIN_S
+    scenario.dependency = "redis"
+    scenario.promise = "policy.cache_ttl_s, policy.redis_recovery_s"
     scenario.fault = "proxy of redis disabled, then enabled again"
     scenario.expected = (
         f"requests succeed within {bound:.1f}s while Redis is down; within "

@@ -21,6 +21,8 @@ def test_slow_backend_timeout(stack: AIStack, chaos: Chaos, scenario: ScenarioRe
     # Slower than the timeout by a clear distance, so a success from it is impossible.
     latency_ms = int((policy.timeout_s + 2.0) * 1000)
     bound = (policy.num_retries + 1) * policy.timeout_s + MARGIN_S
+    scenario.dependency = slow
+    scenario.promise = "policy.timeout_s, policy.num_retries"
     scenario.fault = f"latency {latency_ms} ms on {slow}'s proxy (timeout {policy.timeout_s:g}s)"
     scenario.expected = (
         f"every request answered 200 by another deployment or a fallback within "

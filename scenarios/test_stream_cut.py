@@ -30,6 +30,8 @@ def test_stream_cut(stack: AIStack, chaos: Chaos, scenario: ScenarioRecord) -> N
     # Every backend the request could land on is cut, so no complete answer exists.
     backends = [b.name for g in chain for b in stack.profile.backends_of(g)]
     bound = policy.worst_case_s(hops=len(chain)) + MARGIN_S
+    scenario.dependency = ", ".join(backends)
+    scenario.promise = "policy.stream_timeout_s, policy.num_retries"
     scenario.fault = f"limit_data {CUT_AFTER_BYTES} B on {', '.join(backends)}: cut mid-stream"
     scenario.expected = (
         f"an explicit failure (error status, error event, no [DONE] or transport error) "

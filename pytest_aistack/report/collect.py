@@ -111,7 +111,7 @@ def collect(directory: Path) -> Results:
 def _read_scenarios(path: Path, results: Results) -> None:
     try:
         rows = json.loads(path.read_text())
-        results.scenarios.extend(ScenarioRecord(**row) for row in rows)
+        results.scenarios.extend(ScenarioRecord.from_json(row) for row in rows)
     except (OSError, ValueError, TypeError) as exc:
         results.problems.append(f"{path}: not a scenario record list ({exc})")
 
