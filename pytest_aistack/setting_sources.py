@@ -10,10 +10,12 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_aistack.errors import ConfigError
+
 PROFILE_SETTINGS_KEY = "settings"
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigError):
     """A setting has an invalid value, or a settings file cannot be read."""
 
 

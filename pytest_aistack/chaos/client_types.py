@@ -17,10 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pytest_aistack.errors import ChaosError
+
 Stream = Literal["upstream", "downstream"]
 
 
-class ToxiproxyError(Exception):
+class ToxiproxyError(ChaosError):
     """A Toxiproxy call failed."""
 
 

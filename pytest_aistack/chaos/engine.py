@@ -22,6 +22,7 @@ from typing import Literal, Protocol
 
 import httpx
 
+from pytest_aistack.errors import ChaosError
 from pytest_aistack.waiting import WaitAborted, WaitTimeout, wait_until
 
 EngineKind = Literal["embedded", "binary", "docker"]
@@ -39,7 +40,7 @@ class EngineSettings(Protocol):
     def toxiproxy_bin(self) -> str | None: ...
 
 
-class EngineError(RuntimeError):
+class EngineError(ChaosError, RuntimeError):
     """The configured chaos engine cannot be used; the message says how to fix it."""
 
 

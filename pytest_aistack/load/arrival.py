@@ -18,10 +18,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from pytest_aistack.errors import LoadError
+
 ARRIVAL_KINDS = ("closed", "constant", "poisson", "gamma")
 
 
-class ArrivalError(ValueError):
+class ArrivalError(LoadError):
     pass
 
 

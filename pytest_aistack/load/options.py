@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_aistack.errors import LoadError
 from pytest_aistack.llm.stream import StreamTimeouts
 from pytest_aistack.metrics.slo import SLOError, SLOSpec, parse_slo
 
@@ -20,7 +21,7 @@ from .selfcheck import DEFAULT_MAX_CPU_PERCENT, DEFAULT_MAX_LOOP_LAG_MS, Limits
 API_KEY_ENV_VARS = ("AISTACK_API_KEY", "OPENAI_API_KEY")
 
 
-class OptionError(ValueError):
+class OptionError(LoadError):
     pass
 
 

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_aistack.errors import LoadError
+
 DEFAULT_PROMPTS = Path(__file__).resolve().parents[2] / "fixtures" / "prompts.jsonl"
 
 
-class PromptFileError(ValueError):
+class PromptFileError(LoadError):
     pass
 
 

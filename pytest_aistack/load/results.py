@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_aistack.errors import LoadError
 from pytest_aistack.metrics import RunMetrics, SLOResult, SLOSpec, Summary
 
 SCHEMA = "pytest-aistack/load-result"
@@ -34,7 +35,7 @@ SCHEMA_VERSION = 1
 LATENCY_COLUMNS = ("count", "mean", "min", "p50", "p90", "p95", "p99", "p99.9", "max")
 
 
-class ResultFileError(ValueError):
+class ResultFileError(LoadError):
     pass
 
 

@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_aistack.errors import LoadError
+
 from . import definitions
 from .record import Outcome, RequestRecord
 
@@ -55,7 +57,7 @@ _LATENCY_NAME = re.compile(
 )
 
 
-class SLOError(ValueError):
+class SLOError(LoadError):
     """An SLO spec that cannot be parsed; the message says which term and how to fix it."""
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_aistack.errors import ConfigError
 from pytest_aistack.load.results import SCHEMA as LOAD_SCHEMA
 from pytest_aistack.load.results import LoadResult, ResultFileError, read_result
 from pytest_aistack.stack.records import RESULTS_FILE as SCENARIO_FILE
@@ -27,7 +28,7 @@ from pytest_aistack.stack.records import ScenarioRecord
 OUTCOMES = ("passed", "failed", "error", "skipped")
 
 
-class ReportError(ValueError):
+class ReportError(ConfigError):
     """The results directory cannot be read at all."""
 
 

@@ -31,10 +31,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pytest_aistack.config import resolve_outside_pytest
-    from pytest_aistack.stack.external import ExternalStackError
+    from pytest_aistack.errors import StackError
     from pytest_aistack.stack.factory import make_backend
-    from pytest_aistack.stack.health import HealthTimeout
-    from pytest_aistack.stack.local import StackStartError
 
     try:
         resolved = resolve_outside_pytest(
@@ -47,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         )
         settings = resolved.settings
         backend, profile = make_backend(settings, kind="up", origins=resolved.origins)
-    except ValueError as exc:  # SettingsError, ProfileError, StackSpecError: all say why
+    except (ValueError, StackError) as exc:  # ConfigError is a ValueError; each says why
         print(f"aistack up: {exc}", file=sys.stderr)
         return 2
 
@@ -62,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             stack = backend.up()
-        except (StackStartError, ExternalStackError, HealthTimeout) as exc:
+        except StackError as exc:
             print(f"aistack up: {exc}", file=sys.stderr)
             return 1
         stack_file = settings.stack_file or "reference stack"

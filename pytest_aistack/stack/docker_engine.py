@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from pytest_aistack.errors import StackError
 from pytest_aistack.stack.spec import ServiceSpec, StackSpec, StackSpecError
 from pytest_aistack.stack.startup import config_file_name, render_service, service_placeholders
 
@@ -30,7 +31,7 @@ CONFIG_DIR = "/tmp"  # rendered config templates go here inside a container
 RyukMode = Literal["auto", "on", "off"]
 
 
-class DockerStackError(RuntimeError):
+class DockerStackError(StackError):
     """The docker stack could not start; the message says which service and why."""
 
 

@@ -11,13 +11,14 @@ import os
 
 import httpx
 
+from pytest_aistack.errors import StackError
 from pytest_aistack.stack.profile import Profile
 from pytest_aistack.stack.spec import Endpoint, Secret, Stack
 
 PROBE_TIMEOUT = 3.0
 
 
-class ExternalStackError(RuntimeError):
+class ExternalStackError(StackError):
     """Something the profile names is unreachable or missing; the message lists each."""
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from pytest_aistack.errors import StackError
 from pytest_aistack.stack.spec import HealthCheck
 from pytest_aistack.waiting import WaitTimeout, wait_until
 
@@ -24,7 +25,7 @@ _MAX_INTERVAL = 0.25
 _PROBE_TIMEOUT = 1.0
 
 
-class HealthTimeout(TimeoutError):
+class HealthTimeout(StackError, TimeoutError):
     """Some services were not healthy by the deadline (or exited); the message lists each."""
 
     def __init__(self, failures: Mapping[str, str], timeout: float) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pytest_aistack.errors import StackError
 from pytest_aistack.process import ManagedProcess, ProcessError
 from pytest_aistack.stack import runs
 from pytest_aistack.stack.health import HealthTarget
@@ -54,7 +55,7 @@ HOST = "127.0.0.1"
 STOP_GRACE = 5.0
 
 
-class StackStartError(RuntimeError):
+class StackStartError(StackError):
     """A service did not come up; the message carries its log tail and log path."""
 
 

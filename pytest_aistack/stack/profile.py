@@ -21,10 +21,12 @@ from typing import Any
 
 import yaml
 
+from pytest_aistack.errors import ConfigError
+
 TOP_LEVEL_KEYS = ("settings", "gateway", "toxiproxy", "redis", "backends", "model_groups", "policy")
 
 
-class ProfileError(ValueError):
+class ProfileError(ConfigError):
     """The profile is invalid; the message says where and how to fix it."""
 
 

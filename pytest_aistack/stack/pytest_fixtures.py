@@ -22,13 +22,9 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def aistack_stack(aistack_settings: Settings, pytestconfig: pytest.Config) -> Iterator[AIStack]:
     from pytest_aistack.config import get_resolved
-    from pytest_aistack.stack.external import ExternalStackError
+    from pytest_aistack.errors import ConfigError, StackError
     from pytest_aistack.stack.factory import make_backend
     from pytest_aistack.stack.handle import AIStack
-    from pytest_aistack.stack.health import HealthTimeout
-    from pytest_aistack.stack.local import StackStartError
-    from pytest_aistack.stack.profile import ProfileError
-    from pytest_aistack.stack.spec import StackSpecError
 
     # Failures below are every test's failure, said once, without a traceback through
     # our internals: pytest.fail runs outside the except block, so no exception chain
@@ -40,13 +36,13 @@ def aistack_stack(aistack_settings: Settings, pytestconfig: pytest.Config) -> It
         backend, profile = make_backend(
             aistack_settings, origins=get_resolved(pytestconfig).origins
         )
-    except (ProfileError, StackSpecError) as exc:
+    except (ConfigError, StackError) as exc:  # a backend may refuse its settings
         problem = str(exc)
     if problem is not None:
         pytest.fail(problem, pytrace=False)
     try:
         stack = backend.up()
-    except (StackStartError, ExternalStackError, HealthTimeout) as exc:
+    except StackError as exc:
         problem = str(exc)
     if problem is not None:
         pytest.fail(problem, pytrace=False)

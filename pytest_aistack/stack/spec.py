@@ -46,6 +46,7 @@ from typing import Any, Literal, Protocol
 
 import yaml
 
+from pytest_aistack.errors import ConfigError
 from pytest_aistack.stack import placeholders
 from pytest_aistack.stack.placeholders import Placeholder
 
@@ -55,7 +56,7 @@ HealthKind = Literal["http", "tcp", "redis"]
 DEFAULT_STARTUP_TIMEOUT = 20.0
 
 
-class StackSpecError(ValueError):
+class StackSpecError(ConfigError):
     """stack.yaml is malformed; the message names the file, the key and the fix."""
 
 
