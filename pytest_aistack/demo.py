@@ -3,7 +3,8 @@
 1. bring the reference stack up (LiteLLM, Redis, mock backends, Toxiproxy in between);
 2. run ``pytest -m resilience`` on ``scenarios/`` against it (as an external stack);
 3. run a short load burst (:func:`run_burst` — the hook for ``locustfiles/burst.py``);
-4. print the table scenario | fault | expected | observed | verdict;
+4. print the resiliency matrix: dependency | fault | promise | expected | observed |
+   verdict, one row per scenario (the promise it checks);
 5. tear everything down — also on Ctrl-C or a failure.
 
 Exit code: pytest's (0 when every scenario held).
@@ -22,14 +23,26 @@ import reference_stack
 from pytest_aistack.config import resolve_outside_pytest
 from pytest_aistack.stack.export import secrets_env, write_external_profile
 from pytest_aistack.stack.factory import make_backend
-from pytest_aistack.stack.records import RESULTS_FILE, ScenarioRecord, load_records
+from pytest_aistack.stack.records import (
+    RESULTS_FILE,
+    ScenarioRecord,
+    load_records,
+    resilience_matrix,
+)
 
 REPO = Path(reference_stack.__file__).resolve().parent.parent
 SCENARIOS = REPO / "scenarios"
 BURST_LOCUSTFILE = REPO / "locustfiles" / "burst.py"
 PYTEST_DEADLINE_S = 300.0
 
-COLUMNS = (("scenario", 22), ("fault", 30), ("expected", 36), ("observed", 44), ("verdict", 7))
+COLUMNS = (
+    ("dependency", 16),
+    ("fault", 28),
+    ("promise", 24),
+    ("expected", 32),
+    ("observed", 40),
+    ("verdict", 7),
+)
 
 
 def run_scenarios(profile_file: Path, env: dict[str, str], report_dir: Path) -> int:
@@ -88,8 +101,11 @@ def format_table(records: list[ScenarioRecord]) -> str:
 
     rule = "-+-".join("-" * width for _, width in COLUMNS)
     lines = [*cells([name for name, _ in COLUMNS]), rule]
-    for r in records:
-        lines += cells([r.scenario, r.fault, r.expected, " / ".join(r.observed), r.verdict])
+    for row in resilience_matrix(records):
+        observed = " / ".join(row.observed)
+        lines += cells(
+            [row.dependency, row.fault, row.promise, row.expected, observed, row.verdict]
+        )
         lines.append(rule)
     return "\n".join(lines)
 

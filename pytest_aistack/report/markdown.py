@@ -7,6 +7,7 @@ from typing import Any
 
 from pytest_aistack.load.results import LoadResult
 from pytest_aistack.report.collect import OUTCOMES, Results
+from pytest_aistack.stack.records import resilience_matrix
 
 # The latency rows shown per load run, in this order (definitions: docs/metrics.md).
 LOAD_METRICS = ("ttft", "itl", "tpot", "e2e")
@@ -48,19 +49,23 @@ def _headline(results: Results) -> str:
 
 
 def _scenarios(results: Results) -> list[str]:
-    lines = ["", "### Resilience scenarios", ""]
+    """The resiliency matrix: dependency x fault -> verdict, one row per promise checked."""
+    lines = ["", "### Resiliency matrix", ""]
     rows = [
         (
-            s.scenario,
-            f"**{s.verdict}**",
-            s.fault,
-            s.expected,
-            "\n".join(s.observed),
-            f"{s.seconds:.1f}",
+            row.dependency,
+            row.fault,
+            row.promise,
+            f"**{row.verdict}**",
+            row.expected,
+            "\n".join(row.observed),
+            row.scenario,
+            f"{row.seconds:.1f}",
         )
-        for s in results.scenarios
+        for row in resilience_matrix(results.scenarios)
     ]
-    lines += table(("scenario", "verdict", "fault", "expected", "observed", "s"), rows)
+    header = ("dependency", "fault", "promise", "verdict", "expected", "observed", "scenario", "s")
+    lines += table(header, rows)
     return lines
 
 

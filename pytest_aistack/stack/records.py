@@ -70,6 +70,7 @@ class MatrixRow:
     observed: tuple[str, ...]
     verdict: str
     scenario: str
+    seconds: float
 
 
 def resilience_matrix(records: list[ScenarioRecord]) -> list[MatrixRow]:
@@ -86,6 +87,7 @@ def resilience_matrix(records: list[ScenarioRecord]) -> list[MatrixRow]:
             observed=tuple(r.observed),
             verdict=r.verdict,
             scenario=r.scenario,
+            seconds=r.seconds,
         )
         for r in records
     ]

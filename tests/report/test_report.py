@@ -100,7 +100,14 @@ def test_markdown_has_scenarios_tests_and_load_with_slo_verdicts(
                 5.0,
             ),
             ScenarioRecord(
-                "stream_cut", "reset_peer", "explicit failure", ["200 clean?"], "FAIL", 2.5
+                "stream_cut",
+                "reset_peer",
+                "explicit failure",
+                ["200 clean?"],
+                "FAIL",
+                2.5,
+                dependency="vllm-a, vllm-b",
+                promise="policy.stream_timeout_s",
             ),
         ],
         results,
@@ -114,9 +121,17 @@ def test_markdown_has_scenarios_tests_and_load_with_slo_verdicts(
 
     assert "**FAIL**: 1/2 scenarios passed; 2/3 tests without failure; 1/2 load runs met" in out
     # A pipe inside a cell does not break the table.
+    assert "### Resiliency matrix" in out
+    assert "| dependency | fault | promise | verdict | expected | observed | scenario | s |" in out
+    # A record from before dependency/promise existed says so; a pipe inside a cell does
+    # not break the table.
     assert (
-        "| one_deployment_down | **PASS** | proxy of vllm-a disabled | no failures "
-        "| 6/6 ok \\| served by vllm-b |" in out
+        "| (not recorded) | proxy of vllm-a disabled | (not recorded) | **PASS** | no failures "
+        "| 6/6 ok \\| served by vllm-b | one_deployment_down | 5.0 |" in out
+    )
+    assert (
+        "| vllm-a, vllm-b | reset_peer | policy.stream_timeout_s | **FAIL** | explicit failure "
+        "| 200 clean? | stream_cut | 2.5 |" in out
     )
     assert "| resilience-junit.xml | 1 | 1 | 0 | 1 |" in out
     assert "the breaker never tripped" in out
