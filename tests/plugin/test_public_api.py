@@ -7,19 +7,46 @@ import subprocess
 import sys
 import types
 
+import pytest
+
 import pytest_aistack
+
+# Loaded on first use; LLMUser imports Locust (gevent), so it is checked in a child.
+LAZY = set(pytest_aistack._LAZY)
 
 
 def test_all_matches_public_names() -> None:
-    public = {
+    eager = {
         name
         for name, value in vars(pytest_aistack).items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
-    public.discard("annotations")  # from __future__ import
-    assert sorted(pytest_aistack.__all__) == sorted(public | {"__version__"})
-    for name in pytest_aistack.__all__:
-        assert getattr(pytest_aistack, name) is not None
+    eager -= {"annotations", "TYPE_CHECKING", "Any", "importlib"}  # the module's own imports
+    assert sorted(pytest_aistack.__all__) == sorted(eager | LAZY | {"__version__"})
+    assert set(dir(pytest_aistack)) >= set(pytest_aistack.__all__)
+
+
+def test_every_public_name_resolves_from_the_package() -> None:
+    # What the README imports from pytest_aistack works, each name the object its
+    # module defines (a child process: LLMUser brings in Locust and gevent).
+    code = (
+        "import importlib, pytest_aistack as p\n"
+        "for n in p.__all__:\n"
+        "    v = getattr(p, n)\n"
+        "    assert v is not None, n\n"
+        "    if n in p._LAZY: assert v is getattr(importlib.import_module(p._LAZY[n]), n), n\n"
+        "print(len(p.__all__))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(len(pytest_aistack.__all__))
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuchThing'"):
+        pytest_aistack.NoSuchThing  # noqa: B018
 
 
 def test_import_is_cheap() -> None:
