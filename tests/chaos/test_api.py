@@ -134,10 +134,9 @@ def test_populate_with_bad_name(api: ToxiproxyClient) -> None:
 
 
 def test_populate_with_bad_data_returns_error(api: ToxiproxyClient, http: httpx.Client) -> None:
-    """api_test.go TestPopulateProxyWithBadDataShouldReturnError.
-
-    Fields are checked for every item first; a listen address that fails to bind stops
-    the populate at that item, leaving the items before it created.
+    """api_test.go TestPopulateProxyWithBadDataShouldReturnError, with the whole request
+    checked first (listen addresses included): a bad listen in item 2 creates nothing,
+    not even item 1 (see test_populate.py for the cases around existing proxies).
     """
     body = [
         {"name": "one", "listen": "localhost:0", "upstream": "localhost:7171"},
@@ -146,11 +145,12 @@ def test_populate_with_bad_data_returns_error(api: ToxiproxyClient, http: httpx.
     ]
     response = http.post("/populate", json=body)
     assert response.status_code == 500
-    payload = response.json()
-    assert payload["proxies"] is None
-    assert payload["status"] == 500
-    assert "local373" in payload["error"]
-    assert list(api.proxies()) == ["one"]
+    assert response.json() == {
+        "error": "listen tcp: address local373: missing port in address",
+        "status": 500,
+        "proxies": None,
+    }
+    assert api.proxies() == {}
 
 
 def test_populate_add_toxic(api: ToxiproxyClient) -> None:

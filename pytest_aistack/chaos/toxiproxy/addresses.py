@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+from typing import Any
 
-from .errors import internal
+from .errors import ApiError, internal
 
 
 def split_host_port(address: str) -> tuple[str, str]:
@@ -38,8 +39,15 @@ _BIND_ERRORS = {
 }
 
 
-async def bind_listener(loop: asyncio.AbstractEventLoop, listen: str) -> socket.socket:
-    """A listening socket for ``listen``; errors read like Go's ``listen tcp ...``."""
+ListenAddress = tuple[int, tuple[Any, ...]]  # (address family, sockaddr)
+
+
+async def resolve_listen(loop: asyncio.AbstractEventLoop, listen: str) -> ListenAddress:
+    """Where ``listen`` would bind; errors read like Go's ``listen tcp ...``.
+
+    Raised before anything binds, so ``/populate`` can refuse a bad address in any entry
+    before it changes a proxy (the listen check of the whole request first).
+    """
     try:
         # Go listens on a free port of every interface for an empty address.
         host, port_text = split_host_port(listen) if listen else ("", "0")
@@ -59,6 +67,29 @@ async def bind_listener(loop: asyncio.AbstractEventLoop, listen: str) -> socket.
     # Go prefers IPv4 for names that resolve to both (``localhost``).
     infos.sort(key=lambda info: info[0] != socket.AF_INET)
     family, _type, _proto, _canon, sockaddr = infos[0]
+    return family, tuple(sockaddr)
+
+
+async def same_listen(loop: asyncio.AbstractEventLoop, current: str, wanted: str) -> bool:
+    """Whether ``wanted`` names the address ``current`` is (or would be) bound to.
+
+    A running proxy reports the address it bound (``127.0.0.1:8080`` for a request that
+    said ``localhost:8080``), so comparing the text would restart it for nothing: both
+    sides are resolved first (toxiproxy #631 / issue #131, the ``Differs`` check). An
+    address that cannot be resolved is compared as text.
+    """
+    if current == wanted:
+        return True
+    try:
+        return await resolve_listen(loop, current) == await resolve_listen(loop, wanted)
+    except ApiError:
+        return False
+
+
+async def bind_listener(loop: asyncio.AbstractEventLoop, listen: str) -> socket.socket:
+    """A listening socket for ``listen``; errors read like Go's ``listen tcp ...``."""
+    family, sockaddr = await resolve_listen(loop, listen)
+    port = int(sockaddr[1])
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -9,6 +9,7 @@ import contextlib
 from dataclasses import dataclass
 
 from . import errors
+from .addresses import resolve_listen
 from .errors import ApiError
 from .jsonio import GoKind, decode_struct, lookup
 from .metrics import Metrics
@@ -94,11 +95,42 @@ class ProxyCollection:
             await proxy.reset_toxics()
 
     async def populate(self, body: object) -> list[Proxy]:
-        """POST /populate: validate every item first, then create or replace.
+        """POST /populate (proxy_collection.go PopulateJson and AddOrReplace).
 
-        A proxy whose listen and upstream are unchanged is kept as it is, with its
-        toxics and connections (proxy_collection.go AddOrReplace).
+        The whole request is checked before any proxy changes: every entry's name and
+        upstream, in order, then the listen address of every entry to be enabled (the
+        text Go's ``net.Listen`` gives). A proxy that does not differ (same upstream,
+        a listen that resolves to the address it is bound to) is kept as it is, with
+        its toxics and live connections, and returned; any other is replaced. If a
+        listener still fails to bind (a port taken meanwhile), the request is undone:
+        proxies it started are stopped and the ones it replaced are back.
         """
+        items = self._populate_items(body)
+        for item in items:
+            if item.enabled:
+                await resolve_listen(self.loop, item.listen)
+        previous = dict(self.proxies)
+        was_enabled = {name: proxy.enabled for name, proxy in previous.items()}
+        result: list[Proxy] = []
+        try:
+            for item in items:
+                existing = self.proxies.get(item.name)
+                if existing is not None and not await existing.differs(item.listen, item.upstream):
+                    result.append(existing)
+                    continue
+                if existing is not None:
+                    await existing.stop()
+                proxy = Proxy(self.loop, self.metrics, item.name, item.listen, item.upstream)
+                self.proxies[item.name] = proxy
+                if item.enabled:
+                    await proxy.start()
+                result.append(proxy)
+        except ApiError:
+            await self._restore(previous, was_enabled)
+            raise
+        return result
+
+    def _populate_items(self, body: object) -> list[_PopulateItem]:
         if not isinstance(body, list):
             if body is None:
                 return []
@@ -122,25 +154,21 @@ class ProxyCollection:
                     bool(fields["enabled"]),
                 )
             )
-        result: list[Proxy] = []
-        for item in items:
-            existing = self.proxies.get(item.name)
-            if (
-                existing is not None
-                and existing.listen == item.listen
-                and existing.upstream == item.upstream
-            ):
-                result.append(existing)
-                continue
-            if existing is not None:
-                await existing.stop()
-                del self.proxies[item.name]
-            proxy = Proxy(self.loop, self.metrics, item.name, item.listen, item.upstream)
-            if item.enabled:
-                await proxy.start()
-            self.proxies[item.name] = proxy
-            result.append(proxy)
-        return result
+        return items
+
+    async def _restore(self, previous: dict[str, Proxy], was_enabled: dict[str, bool]) -> None:
+        """Back to the proxies before a failed populate (its connections are gone)."""
+        for name, proxy in list(self.proxies.items()):
+            if previous.get(name) is not proxy:
+                await proxy.stop()
+                del self.proxies[name]
+        for name, proxy in previous.items():
+            self.proxies[name] = proxy
+            if was_enabled[name] and not proxy.enabled:
+                # Its own address was free a moment ago; if not, it stays disabled and
+                # says so in GET /proxies rather than failing the answer twice.
+                with contextlib.suppress(ApiError):
+                    await proxy.start()
 
     # -- toxics ----------------------------------------------------------------------
     async def add_toxic(self, proxy_name: str, body: object) -> Toxic:

@@ -5,7 +5,9 @@
 - Each accepted client gets a connection to ``upstream``; if that fails the client is
   accepted and then closed (proxy.go accept).
 - Disabling closes the listener and every open connection; toxics stay (proxy.go stop).
-- Changing ``listen`` or ``upstream`` restarts the proxy (proxy.go Update).
+- Changing ``listen`` or ``upstream`` restarts the proxy (proxy.go Update); a listen
+  that resolves to the bound address (``localhost:X`` for ``127.0.0.1:X``) is no change
+  (toxiproxy #631).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from .addresses import bind_listener, format_address
+from .addresses import bind_listener, format_address, same_listen
 from .connection import Connection, Side
 from .link import Link
 from .toxics import DIRECTIONS, Toxic
@@ -76,8 +78,16 @@ class Proxy:
         for connection in list(self.connections):
             connection.abort()
 
+    async def differs(self, listen: str, upstream: str) -> bool:
+        """Whether a proxy at ``listen`` to ``upstream`` is another proxy than this one.
+
+        ``listen`` is compared resolved: ``localhost:8080`` for a proxy bound to
+        ``127.0.0.1:8080`` is the same proxy (toxiproxy #631's ``Differs``).
+        """
+        return upstream != self.upstream or not await same_listen(self.loop, self.listen, listen)
+
     async def update(self, listen: str, upstream: str, enabled: bool) -> None:
-        if listen != self.listen or upstream != self.upstream:
+        if await self.differs(listen, upstream):
             await self.stop()
             self.listen = listen
             self.upstream = upstream
