@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -44,7 +45,7 @@ from pytest_aistack.metrics.record import RequestRecord
 from . import options as llm_options
 from . import transport
 from .prompts import DEFAULT_PROMPTS, load_prompts
-from .results import build_result, write_result_files
+from .results import LoadResult, ResultFileError, build_result, read_result, write_result_files
 from .selfcheck import SelfCheck, verdict
 
 logger = logging.getLogger("pytest_aistack.load")
@@ -64,6 +65,9 @@ class LLMCollector:
         self.started_at: str | None = None
         self.run_info: dict[str, Any] = {}
         self._greenlets: list[Any] = []
+        # --baseline, read at start (by the master or the single process) so a missing
+        # or wrong file stops the run before any load is sent.
+        self.baseline: LoadResult | None = None
         # --llm-dump-records: every record as JSON lines, one file per process (tests
         # compare the merged histograms with the union of these).
         self._dump: IO[str] | None = None
@@ -107,10 +111,13 @@ class LLMCollector:
             self._greenlets.append(gevent.spawn(self._sample_users))
 
     def _sample_users(self) -> None:
+        # The master's (or single process's) user count is the run's total; it is the
+        # load shape drawn beside throughput and latency over time.
         while True:
             runner = self.environment.runner
             if runner is not None:
                 self.users_max = max(self.users_max, runner.user_count)
+                self.metrics.timeline.note_users(time.time_ns(), runner.user_count)
             gevent.sleep(0.25)
 
     def flush_dump(self) -> None:
@@ -175,6 +182,22 @@ class LLMCollector:
         )
         files = write_result_files(result, opts.results_dir, opts.results_name)
         out = sys.stdout
+        code = self._slo_gate(environment, summary, slo_results, reliability, files)
+        # The baseline gate comes after the SLO gate's output and can only add a failure.
+        regressed = self.baseline is not None and not self._compare(result, files[0], out)
+        out.flush()
+        return 1 if regressed else code
+
+    def _slo_gate(
+        self,
+        environment: Environment,
+        summary: Summary,
+        slo_results: list[Any],
+        reliability: dict[str, Any],
+        files: list[Path],
+    ) -> int | None:
+        opts = self.options
+        out = sys.stdout
         out.write("\n== pytest-aistack LLM summary (exact histograms, ms) ==\n")
         out.write(format_table(summary) + "\n")
         if reliability["reliable"]:
@@ -202,6 +225,22 @@ class LLMCollector:
         if runner is not None and runner.exceptions:
             return None  # user code crashed: let Locust fail the run
         return 0
+
+    def _compare(self, result: dict[str, Any], path: Path, out: IO[str]) -> bool:
+        """Print the baseline compare; False when a metric regressed beyond tolerance."""
+        from pytest_aistack.report.cli_compare import text
+        from pytest_aistack.report.compare import CompareError, compare, parse_tolerances
+
+        assert self.baseline is not None
+        out.write(f"\n== pytest-aistack baseline compare ({self.baseline.path}) ==\n")
+        try:
+            terms = parse_tolerances(self.options.tolerance, source="--tolerance")
+            comparison = compare(self.baseline, LoadResult(path, result), terms)
+        except CompareError as exc:
+            out.write(f"BASELINE COMPARE FAILED: {exc}\n")
+            return False
+        out.write(text(comparison))
+        return comparison.passed
 
 
 def _locust_stats(environment: Environment) -> dict[str, Any]:
@@ -255,6 +294,12 @@ def install(environment: Environment, **_: Any) -> None:
             sys.stderr.write(f"pytest-aistack: {user_class.__name__}: {exc}\n")
             sys.exit(2)
     collector = LLMCollector(environment, opts)
+    if opts.baseline is not None and not getattr(environment.parsed_options, "worker", False):
+        try:
+            collector.baseline = read_result(opts.baseline)
+        except ResultFileError as exc:
+            sys.stderr.write(f"pytest-aistack: --baseline: {exc}\n")
+            sys.exit(2)
     _installed[id(environment)] = collector
     _listen(environment.events.test_start, collector.on_test_start)
     _listen(environment.events.report_to_master, collector.on_report_to_master)

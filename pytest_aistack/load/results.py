@@ -11,7 +11,9 @@ JSON, schema ``pytest-aistack/load-result`` version 1::
                  max,p50,p90,p95,p99,p99.9}, outcomes, error_rate, requests_per_s, ...,
       "slo": {"spec": [...], "passed": bool, "results": [{term, value, met}], "unmet": [...]},
       "reliability": {"reliable": bool, "reasons": [...], "processes": {...}},
-      "histograms": RunMetrics.to_dict() (exact, mergeable with other runs)
+      "histograms": RunMetrics.to_dict() (exact, mergeable with other runs); its
+                    "timeline" holds one bucket per wall-clock second (requests, outcomes,
+                    tokens, coarse TTFT/E2E histograms, users): metrics/timeline.py
     }
 
 CSV: ``<name>_latency.csv`` one row per metric (milliseconds);

@@ -14,6 +14,7 @@ from . import definitions
 from .histogram import Histogram
 from .record import Outcome, RequestRecord
 from .slo import SLOSpec
+from .timeline import Timeline
 
 HISTOGRAM_NAMES: tuple[str, ...] = (*definitions.LATENCY_METRICS, "e2e_failed")
 _ERROR_EXAMPLES_PER_OUTCOME = 3
@@ -41,6 +42,7 @@ class RunMetrics:
         # monotonic clocks; only used for the throughput window.
         self.window_start_ns: int | None = None
         self.window_end_ns: int | None = None
+        self.timeline = Timeline()
 
     def add(self, record: RequestRecord, offset_ns: int) -> None:
         self.requests += 1
@@ -50,13 +52,14 @@ class RunMetrics:
         self.output_tokens += tokens
         self.estimated_token_requests += estimated
         self.prompt_tokens += record.usage_prompt_tokens or 0
+        good = False
         if record.outcome is Outcome.OK:
             for name, values in definitions.latency_values_ns(record).items():
                 hist = self.histograms[name]
                 for value in values:
                     hist.record(value)
-            if self.slo is None or self.slo.request_meets(record):
-                self.good_requests += 1
+            good = self.slo is None or self.slo.request_meets(record)
+            self.good_requests += good
         else:
             self.histograms["e2e_failed"].record(definitions.e2e_ns(record))
             if record.outcome is Outcome.HTTP_ERROR and record.status is not None:
@@ -67,6 +70,7 @@ class RunMetrics:
                 examples.append(record.error[:300])
         start = record.scheduled_ns if record.scheduled_ns is not None else record.sent_ns
         self._extend_window(start + offset_ns, record.end_ns + offset_ns)
+        self.timeline.add(record, offset_ns, good=good, tokens=tokens)
 
     def _extend_window(self, start_ns: int | None, end_ns: int | None) -> None:
         if start_ns is not None and (
@@ -95,6 +99,7 @@ class RunMetrics:
         self.estimated_token_requests += other.estimated_token_requests
         self.interrupted += other.interrupted
         self._extend_window(other.window_start_ns, other.window_end_ns)
+        self.timeline.merge(other.timeline)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +115,7 @@ class RunMetrics:
             "interrupted": self.interrupted,
             "window_start_ns": self.window_start_ns,
             "window_end_ns": self.window_end_ns,
+            "timeline": self.timeline.to_list(),
         }
 
     @classmethod
@@ -137,6 +143,8 @@ class RunMetrics:
                 setattr(metrics, name, int(data[name]))
             metrics.window_start_ns = data["window_start_ns"]
             metrics.window_end_ns = data["window_end_ns"]
-        except (KeyError, TypeError, AttributeError) as exc:
+            # Optional: result files written before the timeline existed have none.
+            metrics.timeline = Timeline.from_list(data.get("timeline", []))
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
             raise ValueError(f"not serialised RunMetrics: missing or bad field {exc!r}") from exc
         return metrics

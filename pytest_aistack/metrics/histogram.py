@@ -110,6 +110,10 @@ class Histogram:
         """How many samples are certainly < ``limit`` (whole buckets below it)."""
         return sum(n for i, n in self._counts.items() if bucket_bounds(i)[1] <= limit)
 
+    def buckets(self) -> list[tuple[int, int, int]]:
+        """``(low, high, count)`` of every non-empty bucket, in value order (for plots)."""
+        return [(*bucket_bounds(i), self._counts[i]) for i in sorted(self._counts)]
+
     def percentiles(self, qs: Iterable[float]) -> dict[float, float]:
         return {q: self.percentile(q) for q in qs}
 
