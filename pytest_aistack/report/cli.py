@@ -1,4 +1,4 @@
-"""``aistack report``: summarize a results directory as Markdown or JSON."""
+"""``aistack report``: summarize a results directory as Markdown, JSON or an HTML page."""
 
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("markdown", "json"),
+        choices=("markdown", "json", "html"),
         default="markdown",
-        help="markdown (default; fits $GITHUB_STEP_SUMMARY) or json",
+        help="markdown (default; fits $GITHUB_STEP_SUMMARY), json, or html (one self-contained "
+        "page with plots; use with -o report.html)",
     )
     parser.add_argument(
         "--output", "-o", type=Path, default=None, help="write here instead of stdout"
@@ -81,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.format == "json":
         text = json.dumps(as_json(results), indent=1) + "\n"
+    elif args.format == "html":
+        from pytest_aistack.report.html import render as render_html
+
+        text = render_html(results)
     else:
         text = render(results)
     if args.output is None:
