@@ -25,7 +25,9 @@ SUBCOMMANDS: dict[str, str] = {
     "up": "pytest_aistack.stack.cli_up",
     "status": "pytest_aistack.stack.cli_status",
     "down": "pytest_aistack.stack.cli_down",
+    "profile": "pytest_aistack.stack.cli_profile",
     "report": "pytest_aistack.report.cli",
+    "compare": "pytest_aistack.report.cli_compare",
 }
 
 

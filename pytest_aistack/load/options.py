@@ -43,6 +43,20 @@ _LLM_OPTIONS: tuple[tuple[str, str, type, Any, str], ...] = (
         "s: each user starts at a seeded random offset in [0, this) (default: the class's)",
     ),
     ("--slo", "AISTACK_SLO", str, "", "e.g. 'ttft_p99_ms<=500, error_rate<=0.01'; unmet -> exit 1"),
+    (
+        "--baseline",
+        "AISTACK_BASELINE",
+        str,
+        "",
+        "a baseline result JSON: compare at the end, regression beyond --tolerance -> exit 1",
+    ),
+    (
+        "--tolerance",
+        "AISTACK_TOLERANCE",
+        str,
+        "",
+        "with --baseline: e.g. 'ttft_p99_ms=20%, error_rate=0.005' or @FILE (aistack compare)",
+    ),
     ("--llm-results", "AISTACK_REPORT_DIR", str, "results", "directory of the result files"),
     ("--llm-results-name", "AISTACK_RESULTS_NAME", str, "", "file name stem (default: locustfile)"),
     ("--llm-first-token-timeout", "AISTACK_FIRST_TOKEN_TIMEOUT", float, 60.0, "s to first content"),
@@ -109,6 +123,10 @@ class LLMOptions:
     limits: Limits
     api_key: str | None
     dump_records: Path | None = None
+    # --baseline: the result file to compare with at the end, and the tolerance terms
+    # (pytest_aistack.report.compare grammar) that override the defaults.
+    baseline: Path | None = None
+    tolerance: str = ""
 
 
 def resolve(parsed: Any) -> LLMOptions:
@@ -133,6 +151,15 @@ def resolve(parsed: Any) -> LLMOptions:
         raise OptionError(str(exc)) from None
     except ValueError as exc:
         raise OptionError(f"--llm-*-timeout: {exc}") from None
+    if parsed.tolerance:
+        # The baseline compare is the report layer's (aistack compare); checked here so a
+        # bad term fails at the start of the run, not after it.
+        from pytest_aistack.report.compare import ToleranceError, parse_tolerances
+
+        try:
+            parse_tolerances(parsed.tolerance, source="--tolerance")
+        except ToleranceError as exc:
+            raise OptionError(str(exc)) from None
     if parsed.llm_kind not in ("", "chat", "completions"):
         raise OptionError(f"--llm-kind {parsed.llm_kind!r}: use 'chat' or 'completions'")
     if parsed.llm_max_tokens < 0:
@@ -161,6 +188,8 @@ def resolve(parsed: Any) -> LLMOptions:
         ),
         api_key=api_key,
         dump_records=Path(parsed.llm_dump_records) if parsed.llm_dump_records else None,
+        baseline=Path(parsed.baseline) if parsed.baseline else None,
+        tolerance=parsed.tolerance,
     )
 
 
