@@ -24,6 +24,7 @@ from .client_types import (
     ToxiproxyApiError,
     ToxiproxyUnavailable,
 )
+from .ledger_types import Ledger, LedgerUnavailable, ProxyLedger, ProxyTraffic, parse_traffic
 
 T = TypeVar("T")
 
@@ -47,6 +48,9 @@ class Call(Generic[T]):
     parse: Callable[[Any], T]
     body: object = None
     ok: tuple[int, ...] = (200,)
+    query: Mapping[str, int] | None = None
+    # A 404 that is not one of our JSON errors means the server has no /aistack/ paths.
+    aistack_extension: bool = False
 
 
 def unavailable(call: Call[T], base_url: str, exc: httpx.TransportError) -> ToxiproxyUnavailable:
@@ -71,6 +75,14 @@ def check_answer(call: Call[T], response: httpx.Response) -> Any:
     except (ValueError, json.JSONDecodeError):
         pass
     status = response.status_code
+    if status == 404 and call.aistack_extension and message == response.text.strip():
+        raise LedgerUnavailable(
+            status,
+            f"{message or 'not found'} (no request ledger here: upstream toxiproxy-server, "
+            "or an embedded server from before it; connection counts are what /metrics has)",
+            call.method,
+            call.path,
+        )
     error_type = ERRORS_BY_STATUS.get(status, ServerError if status >= 500 else ToxiproxyApiError)
     raise error_type(status, message or response.reason_phrase, call.method, call.path)
 
@@ -227,11 +239,53 @@ class Calls:
     def metrics() -> Call[str]:
         return Call("GET", "/metrics", text_of)
 
+    @staticmethod
+    def traffic() -> Call[dict[str, ProxyTraffic]]:
+        return Call("GET", "/metrics", lambda payload: parse_traffic(text_of(payload)))
+
+    # -- the request ledger (our extension, pytest_aistack.chaos.toxiproxy.ledger_api) --
+    @staticmethod
+    def ledger(since: int, limit: int | None) -> Call[Ledger]:
+        query = _page(since, limit)
+        return Call("GET", LEDGER_PATH, Ledger.from_json, query=query, aistack_extension=True)
+
+    @staticmethod
+    def proxy_ledger(proxy: str, since: int, limit: int | None) -> Call[ProxyLedger]:
+        path = f"{LEDGER_PATH}/{quote_segment(proxy)}"
+        query = _page(since, limit)
+        return Call("GET", path, ProxyLedger.from_json, query=query, aistack_extension=True)
+
+    @staticmethod
+    def clear_ledger(proxy: str | None) -> Call[None]:
+        path = LEDGER_PATH if proxy is None else f"{LEDGER_PATH}/{quote_segment(proxy)}"
+        return Call("DELETE", path, _nothing, ok=(204,), aistack_extension=True)
+
+    @staticmethod
+    def configure_ledger(enabled: bool | None, capacity: int | None) -> Call[dict[str, Any]]:
+        body: dict[str, object] = {}
+        if enabled is not None:
+            body["enabled"] = enabled
+        if capacity is not None:
+            body["capacity"] = capacity
+        return Call("PATCH", LEDGER_PATH, dict, body, aistack_extension=True)
+
+
+LEDGER_PATH = "/aistack/ledger"
+
+
+def _page(since: int, limit: int | None) -> dict[str, int]:
+    return {"since": since} if limit is None else {"since": since, "limit": limit}
+
 
 def request_kwargs(call: Call[T]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {} if call.query is None else {"params": dict(call.query)}
     if call.body is None:
-        return {}
-    return {"content": json.dumps(call.body), "headers": {"Content-Type": "application/json"}}
+        return kwargs
+    return {
+        **kwargs,
+        "content": json.dumps(call.body),
+        "headers": {"Content-Type": "application/json"},
+    }
 
 
 def version_of(payload: object) -> str:

@@ -37,6 +37,7 @@ from .client_types import (
     ToxiproxyError,
     ToxiproxyUnavailable,
 )
+from .ledger_types import Ledger, LedgerRecord, LedgerUnavailable, ProxyLedger, ProxyTraffic
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -141,6 +142,27 @@ class ToxiproxyClient:
     def metrics(self) -> str:
         """The Prometheus text of ``/metrics`` (toxiproxy-server needs ``-proxy-metrics``)."""
         return self._send(_calls.Calls.metrics())
+
+    def traffic(self) -> dict[str, ProxyTraffic]:
+        """Per-proxy connection/byte counters from ``/metrics`` (any Toxiproxy 2.4+)."""
+        return self._send(_calls.Calls.traffic())
+
+    def ledger(self, *, since: int = 0, limit: int | None = None) -> Ledger:
+        """Every proxy's request ledger; :class:`LedgerUnavailable` on upstream Toxiproxy."""
+        return self._send(_calls.Calls.ledger(since, limit))
+
+    def proxy_ledger(self, proxy: str, *, since: int = 0, limit: int | None = None) -> ProxyLedger:
+        """One proxy's records with ``seq > since``; poll on from the answer's ``next``."""
+        return self._send(_calls.Calls.proxy_ledger(proxy, since, limit))
+
+    def clear_ledger(self, proxy: str | None = None) -> None:
+        self._send(_calls.Calls.clear_ledger(proxy))
+
+    def configure_ledger(
+        self, *, enabled: bool | None = None, capacity: int | None = None
+    ) -> dict[str, object]:
+        """Switch the ledger on/off or resize its rings (new connections only)."""
+        return self._send(_calls.Calls.configure_ledger(enabled, capacity))
 
     def close(self) -> None:
         self._http.close()
@@ -258,6 +280,25 @@ class AsyncToxiproxyClient:
         """The Prometheus text of ``/metrics`` (toxiproxy-server needs ``-proxy-metrics``)."""
         return await self._send(_calls.Calls.metrics())
 
+    async def traffic(self) -> dict[str, ProxyTraffic]:
+        return await self._send(_calls.Calls.traffic())
+
+    async def ledger(self, *, since: int = 0, limit: int | None = None) -> Ledger:
+        return await self._send(_calls.Calls.ledger(since, limit))
+
+    async def proxy_ledger(
+        self, proxy: str, *, since: int = 0, limit: int | None = None
+    ) -> ProxyLedger:
+        return await self._send(_calls.Calls.proxy_ledger(proxy, since, limit))
+
+    async def clear_ledger(self, proxy: str | None = None) -> None:
+        await self._send(_calls.Calls.clear_ledger(proxy))
+
+    async def configure_ledger(
+        self, *, enabled: bool | None = None, capacity: int | None = None
+    ) -> dict[str, object]:
+        return await self._send(_calls.Calls.configure_ledger(enabled, capacity))
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -278,9 +319,14 @@ __all__ = [
     "AsyncToxiproxyClient",
     "BadRequest",
     "Conflict",
+    "Ledger",
+    "LedgerRecord",
+    "LedgerUnavailable",
     "NotFound",
     "Proxy",
+    "ProxyLedger",
     "ProxySpec",
+    "ProxyTraffic",
     "ServerError",
     "Stream",
     "Toxic",

@@ -18,6 +18,7 @@ from .collection import ProxyCollection
 from .errors import ApiError
 from .http import Request, Response
 from .jsonio import dumps, parse_body
+from .ledger_api import LedgerApi
 from .metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Api:
     def __init__(self, collection: ProxyCollection, metrics: Metrics) -> None:
         self.collection = collection
         self.metrics = metrics
+        self.ledger_api = LedgerApi(metrics.ledger, collection)  # /aistack/ledger, ours
         self._routes: list[tuple[re.Pattern[str], dict[str, Route]]] = [
             (re.compile(r"/reset"), {"POST": self.reset}),
             (re.compile(r"/proxies"), {"GET": self.proxy_index, "POST": self.proxy_create}),
@@ -80,6 +82,8 @@ class Api:
         if request.path == "/metrics":
             # Upstream serves /metrics only with metrics enabled; it is always on here.
             return Response(200, self.metrics.render().encode(), "text/plain; version=0.0.4")
+        if self.ledger_api.handles(request.path):
+            return await self.ledger_api.handle(request)
         for pattern, methods in self._routes:
             match = pattern.fullmatch(request.path)
             if match is None:

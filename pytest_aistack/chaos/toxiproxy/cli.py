@@ -7,6 +7,31 @@ Prints ``AISTACK_READY {"service": "toxiproxy", "url": ...}`` once the API liste
 from __future__ import annotations
 
 import argparse
+import os
+
+from .ledger import DEFAULT_CAPACITY
+
+LEDGER_ENV = "AISTACK_TOXIPROXY_LEDGER"
+LEDGER_CAPACITY_ENV = "AISTACK_TOXIPROXY_LEDGER_CAPACITY"
+
+
+def _on_off(value: str) -> bool:
+    if value.lower() in ("on", "1", "true", "yes"):
+        return True
+    if value.lower() in ("off", "0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected on or off, got {value!r}")
+
+
+def _capacity(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}")
+    return number
+
 
 HELP = "run the embedded Toxiproxy-compatible server (API on --host/--port; port 0 = free port)"
 
@@ -21,6 +46,20 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="JSON file of proxies to create at start (the body of POST /populate)",
     )
+    parser.add_argument(
+        "--ledger",
+        type=_on_off,
+        default=os.environ.get(LEDGER_ENV, "on"),
+        help=f"record each HTTP request per proxy at /aistack/ledger: on or off "
+        f"(default on, or ${LEDGER_ENV})",
+    )
+    parser.add_argument(
+        "--ledger-capacity",
+        type=_capacity,
+        default=os.environ.get(LEDGER_CAPACITY_ENV, str(DEFAULT_CAPACITY)),
+        help=f"records kept per proxy, oldest dropped first (default {DEFAULT_CAPACITY}, "
+        f"or ${LEDGER_CAPACITY_ENV})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
     from .server import ToxiproxyServer, new_event_loop
 
     async def main() -> int:
-        server = ToxiproxyServer(args.host, args.port)
+        server = ToxiproxyServer(
+            args.host, args.port, ledger=args.ledger, ledger_capacity=args.ledger_capacity
+        )
         server.count_unhandled_errors(asyncio.get_running_loop())
         url = await server.start()
         try:

@@ -15,6 +15,7 @@ from .link import Link
 from .toxics import DOWNSTREAM, UPSTREAM
 
 if TYPE_CHECKING:
+    from .httpwatch import ConnectionWatch
     from .metrics import Metrics
     from .proxy import Proxy
 
@@ -58,6 +59,7 @@ class Side(asyncio.Protocol):
             self.connection.early_data.append(data)
 
     def eof_received(self) -> bool:
+        self.connection.note_end("client_closed" if self.is_client else "upstream_closed")
         link = self._link_in()
         if link is not None:
             link.feed_eof()
@@ -67,6 +69,8 @@ class Side(asyncio.Protocol):
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:
+        side = "client" if self.is_client else "upstream"
+        self.connection.note_end(f"{side}_reset" if exc is not None else f"{side}_closed")
         self.connection.side_lost(self)
 
     def pause_writing(self) -> None:
@@ -94,6 +98,10 @@ class Connection:
         self.early_data: list[bytes] = []
         self.early_eof = False
         self._connect_task: asyncio.Task[None] | None = None
+        # The request ledger's view of this connection (None: ledger off, or not HTTP).
+        self.watch: ConnectionWatch | None = None
+        self.end_reason: str | None = None  # the first thing that ended it (ledger.OUTCOMES)
+        self._aborting = False
 
     def client_made(self, side: Side, transport: asyncio.Transport) -> None:
         self.client = transport
@@ -125,6 +133,10 @@ class Connection:
         for link in (self.up, self.down):
             for toxic in proxy.chains[link.direction]:
                 link.add_toxic(toxic)
+        self.watch = metrics.ledger.watch(proxy.name, self._unwatch)
+        if self.watch is not None:
+            self.up.tap = self.watch.request_bytes
+            self.down.tap = self.watch.response_bytes
         for data in self.early_data:
             self.up.feed(data)
         self.early_data.clear()
@@ -165,6 +177,16 @@ class Connection:
             reset_connection=self.reset,
         )
 
+    def _unwatch(self) -> None:
+        for link in (self.up, self.down):
+            if link is not None:
+                link.tap = None
+
+    def note_end(self, reason: str) -> None:
+        """Remember what ended the connection first (the ledger's outcome of open exchanges)."""
+        if self.end_reason is None and self.watch is not None:
+            self.end_reason = reason
+
     def link(self, direction: str) -> Link | None:
         return self.up if direction == UPSTREAM else self.down
 
@@ -177,6 +199,9 @@ class Connection:
         self._maybe_finish()
 
     def _link_done(self, link: Link) -> None:
+        if not link.eof_in and not self._aborting:
+            # The stream ended inside the chain, not at its source: a toxic closed it.
+            self.note_end("toxic_cut")
         self._maybe_finish()
 
     def _maybe_finish(self) -> None:
@@ -194,10 +219,15 @@ class Connection:
         if self.finished:
             return
         self.finished = True
+        if self.watch is not None:
+            self.watch.closed(self.end_reason or "client_closed")
         self.proxy.connection_closed(self)
 
     def abort(self) -> None:
         """Close both sockets now (proxy disabled or deleted; upstream unreachable)."""
+        self._aborting = True
+        if not self.proxy.enabled:
+            self.note_end("proxy_disabled")
         if self._connect_task is not None and not self._connect_task.done():
             self._connect_task.cancel()
         for link in (self.up, self.down):
@@ -210,6 +240,7 @@ class Connection:
 
     def reset(self) -> None:
         """Close both sockets with RST: SO_LINGER on, zero seconds (toxics/reset_peer.go)."""
+        self.note_end("toxic_cut")
         for transport in (self.client, self.upstream):
             if transport is None or transport.is_closing():
                 continue

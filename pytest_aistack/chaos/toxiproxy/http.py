@@ -25,6 +25,7 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    query: str = ""  # the raw query string, without "?"
 
 
 @dataclass
@@ -99,8 +100,8 @@ async def _read_request(
         if length < 0 or length > MAX_BODY_BYTES:
             raise _BadRequest("body too large")
         body = await reader.readexactly(length)
-    path = unquote(target.split("?", 1)[0])
-    return Request(method=method, path=path, headers=headers, body=body)
+    path, _, query = target.partition("?")
+    return Request(method=method, path=unquote(path), headers=headers, body=body, query=query)
 
 
 def _encode(response: Response, keep_alive: bool) -> bytes:

@@ -181,6 +181,8 @@ class Link:
     on_done: Callable[[Link], None]
     reset_connection: Callable[[], None]
     stages: list[Stage] = field(default_factory=list)
+    # Reads each chunk once it is written to ``dest`` (the request ledger's watch).
+    tap: Callable[[bytes], None] | None = None
     buffered: int = 0
     eof_in: bool = False
     done: bool = False
@@ -257,6 +259,9 @@ class Link:
             return
         self.dest.write(data)
         self.on_sent(len(data))
+        tap = self.tap
+        if tap is not None:
+            tap(data)
 
     def deliver_eof(self) -> None:
         if self.done:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 
+from .ledger import Ledger
+
 LinkLabels = tuple[str, str, str, str]  # direction, listener, proxy, upstream
 # How late a latency toxic released a chunk after its due time, in seconds.
 LATENESS_BUCKETS = (0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05)
@@ -32,6 +34,9 @@ class Metrics:
         self.internal_errors = 0
         self.lateness_counts = [0] * (len(LATENESS_BUCKETS) + 1)
         self.lateness_sum = 0.0
+        # Per-request records beside the counters (ledger.py, served at /aistack/ledger);
+        # here because every proxy and connection already reaches the server's Metrics.
+        self.ledger = Ledger()
 
     def observe_latency_lateness(self, seconds: float) -> None:
         self.lateness_counts[bisect.bisect_left(LATENESS_BUCKETS, seconds)] += 1

@@ -20,6 +20,7 @@ from typing import Any
 from .api import Api
 from .collection import ProxyCollection
 from .http import serve_connection
+from .ledger import DEFAULT_CAPACITY
 from .metrics import Metrics
 
 START_TIMEOUT = 10.0
@@ -29,12 +30,20 @@ STOP_TIMEOUT = 10.0
 class ToxiproxyServer:
     """The API and its proxies on the event loop that calls :meth:`start`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ledger: bool = True,
+        ledger_capacity: int = DEFAULT_CAPACITY,
+    ) -> None:
         self.host = host
         self.port = port
         self._server: asyncio.AbstractServer | None = None
         self._collection: ProxyCollection | None = None
         self.metrics = Metrics()
+        self.metrics.ledger.configure(enabled=ledger, capacity=ledger_capacity)
         self._connections: dict[asyncio.StreamWriter, asyncio.Task[object] | None] = {}
 
     @property
@@ -120,8 +129,11 @@ class EmbeddedToxiproxy:
         host: str = "127.0.0.1",
         port: int = 0,
         loop_factory: Callable[[], asyncio.AbstractEventLoop] = new_event_loop,
+        *,
+        ledger: bool = True,
+        ledger_capacity: int = DEFAULT_CAPACITY,
     ) -> None:
-        self._server = ToxiproxyServer(host, port)
+        self._server = ToxiproxyServer(host, port, ledger=ledger, ledger_capacity=ledger_capacity)
         self._loop_factory = loop_factory
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
