@@ -11,8 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_aistack.errors import ConfigError
+from pytest_aistack.text_files import read_utf8
 
 PROFILE_SETTINGS_KEY = "settings"
+PROFILE_FIX = (
+    "point --aistack-profile (AISTACK_PROFILE, profile) at an aistack.yaml, or save this one "
+    "as UTF-8 (docs/profile.md)"
+)
 
 
 class SettingsError(ConfigError):
@@ -72,7 +77,9 @@ def read_profile_settings(path: Path, known: Collection[str]) -> Layer:
 
     where = f"profile {path}"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_utf8(
+            path, what="a profile", fix=PROFILE_FIX, error=lambda m: SettingsError(f"aistack: {m}")
+        )
     except OSError as exc:
         raise SettingsError(
             f"aistack: cannot read {where}: {exc.strerror or exc}; "

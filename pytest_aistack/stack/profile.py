@@ -22,6 +22,8 @@ from typing import Any
 import yaml
 
 from pytest_aistack.errors import ConfigError
+from pytest_aistack.setting_sources import PROFILE_FIX
+from pytest_aistack.text_files import read_utf8
 
 TOP_LEVEL_KEYS = ("settings", "gateway", "toxiproxy", "redis", "backends", "model_groups", "policy")
 
@@ -198,7 +200,7 @@ def _show(value: object) -> str:
 
 def load_profile(path: Path) -> Profile:
     try:
-        text = path.read_text()
+        text = read_utf8(path, what="a profile", fix=PROFILE_FIX, error=ProfileError)
     except OSError as exc:
         raise ProfileError(
             f"{path}: cannot read the profile ({exc.strerror}); "

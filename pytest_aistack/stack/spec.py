@@ -49,6 +49,7 @@ import yaml
 from pytest_aistack.errors import ConfigError
 from pytest_aistack.stack import placeholders
 from pytest_aistack.stack.placeholders import Placeholder
+from pytest_aistack.text_files import read_utf8
 
 PortMode = Literal["announce", "pick"]
 HealthKind = Literal["http", "tcp", "redis"]
@@ -203,11 +204,22 @@ _SERVICE_KEYS = {
 }
 
 
+STACK_FILE_FIX = (
+    "point stack_file (--aistack-stack-file, AISTACK_STACK_FILE) at a stack.yaml, or save "
+    'this one as UTF-8 (docs/configuration.md, "Stack files")'
+)
+
+
 def load_stack_spec(path: Path) -> StackSpec:
     try:
-        raw = yaml.safe_load(path.read_text())
+        text = read_utf8(path, what="a stack file", fix=STACK_FILE_FIX, error=StackSpecError)
+        raw = yaml.safe_load(text)
     except FileNotFoundError:
         raise StackSpecError(f"{path}: no such stack file") from None
+    except OSError as exc:  # a directory, no permission
+        raise StackSpecError(
+            f"{path}: cannot read the stack file ({exc.strerror or exc}); {STACK_FILE_FIX}"
+        ) from None
     except yaml.YAMLError as exc:
         raise StackSpecError(f"{path}: not valid YAML: {exc}") from None
     return parse_stack_spec(raw, path)
