@@ -183,7 +183,10 @@ class LLMUser(User):
         """Send one request (the next prompt) and account for it."""
         body = self._bodies[self._next_prompt]
         self._next_prompt = (self._next_prompt + 1) % len(self._bodies)
-        request_id = f"{os.getpid()}-{next(_request_numbers)}"
+        # 32 hex digits (pid, then a counter) parse as a UUID, the only x-request-id
+        # llama-cpp-python's server accepts (its starlette-context RequestIdPlugin
+        # validates it; anything else is an empty 400).
+        request_id = f"{os.getpid():08x}{next(_request_numbers):024x}"
         request = b"%sx-request-id: %s\r\nContent-Length: %d\r\n\r\n%s" % (
             self._head,
             request_id.encode(),

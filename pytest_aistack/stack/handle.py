@@ -152,7 +152,9 @@ class AIStack:
         headers: Mapping[str, str] | None = None,
     ) -> ChatResult:
         """One chat completion through the gateway; never waits past ``deadline`` s."""
-        request_id = f"aistack-{uuid.uuid4().hex[:16]}"
+        # A UUID: llama-cpp-python's server answers an empty 400 to any other x-request-id
+        # (starlette-context's RequestIdPlugin validates it), and the gateway forwards ours.
+        request_id = uuid.uuid4().hex
         body: dict[str, Any] = {
             "model": model or self.profile.primary_group,
             # A unique prompt keeps the response cache out of the way unless a test wants it.
