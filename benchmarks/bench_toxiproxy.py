@@ -17,6 +17,14 @@ both pinned to CPU 1. Every figure is measured twice, straight to the upstream
    own lateness (its ``aistack_latency_toxic_lateness_seconds`` histogram) is printed
    beside it.
 
+4. the request ledger's cost on HTTP/1.1 traffic: keep-alive round trips (64-byte
+   bodies), a 256 MiB Content-Length upload and a 256 MiB chunked download (16 KiB
+   chunks, the shape of a long SSE stream), direct and through the proxy with the
+   ledger off and on (``PATCH /aistack/ledger``, same server process; three alternated
+   rounds, medians). Targets: the
+   added round-trip latency with the ledger on within 110 % of the added latency with
+   it off (p50 and p99), throughput with it on >= 90 % of throughput with it off.
+
 Each result is printed against its target (``ok`` or ``MISSED``); the exit code is 0
 either way. Uses uvloop for the servers when it is installed.
 """
@@ -48,6 +56,21 @@ BULK_BYTES = 256 * 1024 * 1024
 BULK_CHUNK = 256 * 1024
 TOXIC_MS, CONNECTIONS, TRIPS_PER_CONNECTION = 100, 100, 10
 TARGETS = {"rr_p50_ms": 0.2, "rr_p99_ms": 1.0, "bulk_mb_s": 100.0, "toxic_err_p99_ms": 2.0}
+# The ledger's cost: added latency ratio on/off at most this, throughput ratio at least.
+LEDGER_LATENCY_RATIO, LEDGER_THROUGHPUT_RATIO = 1.10, 0.90
+LEDGER_ROUNDS = 3
+HTTP_CHUNK = 16 * 1024
+HTTP_RR_BODY = b"q" * RR_SIZE
+HTTP_RR_REQUEST = (
+    b"POST /v1/rr HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+    b"x-request-id: bench-rr\r\nContent-Length: %d\r\n\r\n%s" % (RR_SIZE, HTTP_RR_BODY)
+)
+HTTP_RR_RESPONSE = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+    % (RR_SIZE, b"a" * RR_SIZE)
+)
+HTTP_UPLOAD_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+HTTP_DOWNLOAD_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 
 # -- the upstream server (its own process) -----------------------------------------------
@@ -60,6 +83,9 @@ async def _serve_upstream() -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             first = await reader.read(65536)
+            if first[:4] in (b"POST", b"GET "):
+                await _serve_http(first, reader, writer)
+                return
             if first[:1] == b"S":
                 (total,) = struct.unpack("!Q", first[1:9])
                 received = len(first) - 9
@@ -79,6 +105,43 @@ async def _serve_upstream() -> None:
             return
         finally:
             writer.close()
+
+    async def _serve_http(
+        buffer: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Just enough HTTP/1.1 for the ledger rows: keep-alive, Content-Length bodies."""
+        while True:
+            while b"\r\n\r\n" not in buffer:
+                more = await reader.read(65536)
+                if not more:
+                    return
+                buffer += more
+            head, buffer = buffer.split(b"\r\n\r\n", 1)
+            path = head.split(b" ", 2)[1]
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            received = min(len(buffer), length)
+            buffer = buffer[received:]
+            while received < length:
+                more = await reader.read(min(1 << 20, length - received))
+                if not more:
+                    return
+                received += len(more)
+            if path == b"/upload":
+                writer.write(HTTP_UPLOAD_RESPONSE)
+            elif path.startswith(b"/download"):
+                writer.write(HTTP_DOWNLOAD_HEAD)
+                chunk = b"%x\r\n%s\r\n" % (HTTP_CHUNK, b"d" * HTTP_CHUNK)
+                for _ in range(BULK_BYTES // HTTP_CHUNK):
+                    writer.write(chunk)
+                    await writer.drain()
+                writer.write(b"0\r\n\r\n")
+            else:
+                writer.write(HTTP_RR_RESPONSE)
+            await writer.drain()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=512)
     port = server.sockets[0].getsockname()[1]
@@ -149,6 +212,109 @@ def measure_bulk(address: str) -> float:
             raise RuntimeError("sink did not acknowledge")
         elapsed = time.perf_counter() - start
     return BULK_BYTES / elapsed / 1e6
+
+
+def measure_http_round_trips(address: str) -> list[float]:
+    samples: list[float] = []
+    with _connect(address) as sock:
+        for trip in range(RR_TRIPS + 500):
+            start = time.perf_counter()
+            sock.sendall(HTTP_RR_REQUEST)
+            _recv_exactly(sock, len(HTTP_RR_RESPONSE))
+            if trip >= 500:
+                samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def measure_http_upload(address: str) -> float:
+    """MB/s of one BULK_BYTES Content-Length upload, until the 200 arrives."""
+    chunk = b"u" * BULK_CHUNK
+    head = b"POST /upload HTTP/1.1\r\nHost: bench\r\nContent-Length: %d\r\n\r\n" % BULK_BYTES
+    with _connect(address) as sock:
+        sock.settimeout(120)
+        start = time.perf_counter()
+        sock.sendall(head)
+        for _ in range(BULK_BYTES // BULK_CHUNK):
+            sock.sendall(chunk)
+        if _recv_exactly(sock, len(HTTP_UPLOAD_RESPONSE)) != HTTP_UPLOAD_RESPONSE:
+            raise RuntimeError("upload was not acknowledged")
+        elapsed = time.perf_counter() - start
+    return BULK_BYTES / elapsed / 1e6
+
+
+def measure_http_download(address: str) -> float:
+    """MB/s of one BULK_BYTES chunked download in HTTP_CHUNK chunks."""
+    framed = len(b"%x\r\n" % HTTP_CHUNK) + HTTP_CHUNK + 2
+    expected = len(HTTP_DOWNLOAD_HEAD) + (BULK_BYTES // HTTP_CHUNK) * framed + 5
+    with _connect(address) as sock:
+        sock.settimeout(120)
+        start = time.perf_counter()
+        sock.sendall(b"GET /download HTTP/1.1\r\nHost: bench\r\n\r\n")
+        received = 0
+        while received < expected:
+            data = sock.recv(1 << 20)
+            if not data:
+                raise ConnectionError("download ended early")
+            received += len(data)
+        elapsed = time.perf_counter() - start
+    return BULK_BYTES / elapsed / 1e6
+
+
+def measure_ledger_cost(client: ToxiproxyClient, direct: str, proxied: str) -> dict[str, float]:
+    """The HTTP rows: direct, ledger off, ledger on, alternated LEDGER_ROUNDS times (a
+    busy shared machine drifts; alternating spreads the drift over both), medians."""
+    samples: dict[str, list[float]] = {}
+    for _round in range(LEDGER_ROUNDS):
+        for label, address, enabled in (
+            ("direct", direct, None),
+            ("off", proxied, False),
+            ("on", proxied, True),
+        ):
+            if enabled is not None:
+                client.configure_ledger(enabled=enabled)
+            rr = measure_http_round_trips(address)
+            for key, value in (
+                (f"rr_p50_{label}", _percentile(rr, 50)),
+                (f"rr_p99_{label}", _percentile(rr, 99)),
+                (f"upload_{label}", measure_http_upload(address)),
+                (f"download_{label}", measure_http_download(address)),
+            ):
+                samples.setdefault(key, []).append(value)
+        client.clear_ledger()
+    return {key: statistics.median(values) for key, values in samples.items()}
+
+
+def _ledger_rows(f: dict[str, float]) -> None:
+    print()
+    print(
+        "request ledger cost on HTTP/1.1 traffic (same server, ledger switched off/on, "
+        f"median of {LEDGER_ROUNDS} alternated rounds)"
+    )
+    header = (
+        f"{'metric':<34}{'direct':>10}{'ledger off':>12}{'ledger on':>12}{'on/off':>9}"
+        f"  {'target':<12}result"
+    )
+    print(header)
+    print("-" * len(header))
+    for q in ("p50", "p99"):
+        added_off = f[f"rr_{q}_off"] - f[f"rr_{q}_direct"]
+        added_on = f[f"rr_{q}_on"] - f[f"rr_{q}_direct"]
+        ratio = added_on / added_off if added_off > 0 else float("inf")
+        print(
+            f"{f'added round trip {q} (HTTP), ms':<34}{f[f'rr_{q}_direct']:>10.3f}"
+            f"{added_off:>+12.3f}{added_on:>+12.3f}{ratio:>8.2f}x  "
+            f"{'<= 1.10x':<12}{_verdict(ratio <= LEDGER_LATENCY_RATIO)}"
+        )
+    for name, label in (
+        ("upload", "upload 256 MiB (length)"),
+        ("download", "download 256 MiB (chunked)"),
+    ):
+        ratio = f[f"{name}_on"] / f[f"{name}_off"]
+        print(
+            f"{label + ', MB/s':<34}{f[f'{name}_direct']:>10.1f}{f[f'{name}_off']:>12.1f}"
+            f"{f[f'{name}_on']:>12.1f}{ratio:>8.2f}x  "
+            f"{'>= 0.90x':<12}{_verdict(ratio >= LEDGER_THROUGHPUT_RATIO)}"
+        )
 
 
 # Linux: ask for the kernel's receive timestamp of each packet (SO_TIMESTAMPNS), so the
@@ -271,6 +437,7 @@ def main() -> int:
             rr_proxy = measure_round_trips(proxied)
             bulk_direct = measure_bulk(direct)
             bulk_proxy = measure_bulk(proxied)
+            ledger = measure_ledger_cost(client, direct, proxied)
             base_direct = measure_concurrent(direct)
             client.add_toxic("bench", "latency", {"latency": TOXIC_MS, "jitter": 0})
             with_toxic = measure_concurrent(proxied)
@@ -315,6 +482,7 @@ def main() -> int:
         f"{'  of which the server itself, p99':<34}{'':>12}{lateness_p99:>12}{'':>14}  "
         f"{'(info)':<12}"
     )
+    _ledger_rows(ledger)
     print()
     print(
         "direct column of the toxic rows: median direct RTT (ms) under the same 100-connection "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from pytest_aistack.chaos.faults import Chaos
@@ -33,19 +35,25 @@ def test_group_down_fallback(stack: AIStack, chaos: Chaos, scenario: ScenarioRec
     for name in down:
         chaos.down(stack.proxy_of(name)).apply()
 
-    results = [stack.chat() for _ in range(REQUESTS)]
-    for r in results:
+    results, windows = [], []
+    for _ in range(REQUESTS):
+        sent_at = time.time()  # wall clock, as the ground truth's records are
+        results.append(stack.chat())
+        windows.append((sent_at, time.time()))
+    for r, window in zip(results, windows, strict=True):
         assert r.status == 200, r.describe()
         assert r.elapsed <= bound, f"{r.describe()} exceeds the bound {bound:.1f}s"
-        truth = stack.served(r.request_id)
+        truth = stack.served(r.request_id, between=window)
         # Ground truth: exactly one backend produced the answer, and it is a fallback.
         assert truth, f"{r.request_id} appears in no backend's log"
         assert set(truth) <= set(fallback_backends), (r.request_id, truth)
         # The gateway's own account must agree with the backend logs.
         assert r.served_by in truth, f"header says {r.served_by}, backend logs say {truth}"
+    scenario.ground_truth = stack.ground_truth([*down, *fallback_backends])
     slowest = max(r.elapsed for r in results)
     attempted = [r.headers.get("x-litellm-attempted-fallbacks", "?") for r in results]
     scenario.observe(
         f"{REQUESTS}/{REQUESTS} served by {sorted({r.served_by or '?' for r in results})}, "
         f"slowest {slowest:.2f}s; x-litellm-attempted-fallbacks {attempted}"
     )
+    scenario.observe(scenario.ground_truth)

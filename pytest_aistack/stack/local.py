@@ -211,8 +211,31 @@ class LocalBackend:
         process = ManagedProcess(
             service.name, rendered.argv, log_path=self.log_dir / f"{service.name}.log", env=env
         )
-        process.start()
+        try:
+            process.start()
+        except OSError as exc:  # e.g. an interpreter that a set-up step has not made yet
+            raise StackStartError(
+                f"stack did not come up: {service.name}: cannot run {rendered.argv[0]!r} "
+                f"({exc.strerror or exc}; services.{service.name}.command in {self.spec.path})"
+            ) from None
         return _Running(spec=service, process=process, port=port)
+
+    def fresh_instance(self, name: str, instance: str) -> tuple[ManagedProcess, int | None]:
+        """One more process of service ``name``, rendered as the running stack's (same
+        dependencies, same proxies), not started and not owned by the stack: the caller
+        starts and stops it. For checks that need a fresh start or end the process (the
+        conformance suite's start and SIGTERM checks). Returns the process and its picked
+        port (None for ``port: announce``); its log is ``<log_dir>/<instance>.log``."""
+        service = self.spec.services[name]
+        port = free_port() if service.port == "pick" else None
+        config_path = self.log_dir / f"{instance}.{config_file_name(service)}"
+        values = self._placeholders(service, port)
+        rendered = render_service(self.spec, service, values, config_path=str(config_path))
+        if rendered.config_text is not None:
+            config_path.write_text(rendered.config_text)
+        env = {**os.environ, **rendered.env, runs.RUN_ID_ENV: self.run_id}
+        log_path = self.log_dir / f"{instance}.log"
+        return ManagedProcess(instance, rendered.argv, log_path=log_path, env=env), port
 
     def _placeholders(self, service: ServiceSpec, port: int | None) -> dict[str, str]:
         values = {

@@ -9,7 +9,7 @@ tears it down at the end — also when tests fail or the run is interrupted with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -57,3 +57,19 @@ def aistack_stack(aistack_settings: Settings, pytestconfig: pytest.Config) -> It
                     f"aistack: stack left running (--aistack-keep-up); gateway "
                     f"{stack.gateway_url}; stop it with: aistack down"
                 )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A check the stack's ground truth cannot make is a skip with what is missing (a
+    failure under ``--aistack-strict``, as for requires_* markers), never an error."""
+    from pytest_aistack.config import get_settings
+    from pytest_aistack.stack.ground_truth import GroundTruthUnavailable
+
+    try:
+        return (yield)
+    except GroundTruthUnavailable as exc:
+        message = f"ground truth unavailable: {exc}"
+        if get_settings(item.config).strict:
+            pytest.fail(message, pytrace=False)
+        raise pytest.skip.Exception(message, _use_item_location=True) from None

@@ -42,6 +42,9 @@ class ScenarioRecord:
     dependency: str = ""
     # The policy key(s) this row checks, joined by ", ": "policy.allowed_fails".
     promise: str = ""
+    # Where the evidence came from, per backend: "ground truth: vllm-a: mock admin API;
+    # llamacpp-a: proxy ledger (by x-request-id)" (AIStack.ground_truth).
+    ground_truth: str = ""
 
     def observe(self, line: str) -> None:
         self.observed.append(line)
