@@ -13,19 +13,37 @@ Every error names the file, the line, the key, what was expected and what was fo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pytest_aistack.errors import ConfigError
 from pytest_aistack.setting_sources import PROFILE_FIX
+from pytest_aistack.stack.yaml_lines import Reader, load_with_lines
 from pytest_aistack.text_files import read_utf8
 
-TOP_LEVEL_KEYS = ("settings", "gateway", "toxiproxy", "redis", "backends", "model_groups", "policy")
+TOP_LEVEL_KEYS = (
+    "settings",
+    "litellm_config",
+    "gateway",
+    "toxiproxy",
+    "redis",
+    "backends",
+    "model_groups",
+    "policy",
+)
+# Names as in LiteLLM's RetryPolicy and AllowedFailsPolicy (litellm/types/router.py, 1.106.2).
+_ERRORS = ("BadRequest", "Authentication", "Timeout", "RateLimit", "ContentPolicyViolation")
+_ERRORS_5XX = ("InternalServer", "ServiceUnavailable")
+RETRY_POLICY_KEYS = (
+    *(f"{e}ErrorRetries" for e in (*_ERRORS, *_ERRORS_5XX, "NotFound")),
+    "DefaultRetries",
+)
+ALLOWED_FAILS_POLICY_KEYS = tuple(
+    f"{e}ErrorAllowedFails" for e in (*_ERRORS, *_ERRORS_5XX, "BadGateway", "NotFound")
+)
+CACHE_MODES = ("default_on", "default_off")
 
 
 class ProfileError(ConfigError):
@@ -38,6 +56,12 @@ class BackendProfile:
     model_group: str
     proxy: str | None = None  # Toxiproxy proxy in front of it (None: no fault injection)
     admin_url: str = ""  # mock LLM admin API ("" = filled in by the local backend / none)
+    rpm: int | None = None  # requests per minute the gateway admits to it (None: no limit)
+    tpm: int | None = None  # tokens per minute
+    # Where this deployment's own setting differs from the policy's (None: the policy's).
+    timeout_s: float | None = None
+    stream_timeout_s: float | None = None
+    cooldown_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -58,12 +82,31 @@ class Policy:
     stream_timeout_s: float  # per-attempt timeout for streams (time to first byte)
     rate_limited_group: str | None = None
     rpm: int | None = None
+    rate_window_s: float = 60.0  # the window rpm counts in (LiteLLM: the calendar minute)
+    # Over the limit: answered (429, or served once the window has room) within this.
+    rate_max_hold_s: float = 1.0
+    retry_after_header: str = "retry-after"  # the 429's header saying when to retry
     cache_ttl_s: float | None = None  # None: the gateway has no response cache
     redis_recovery_s: float = 0.0  # how long the gateway may shun Redis after it returns
+    cache_namespace: str | None = None  # prefix of the cache keys in Redis ("NS:<hash>")
+    cache_mode: str | None = None  # default_on / default_off (opt in per request); None: not stated
+    # Per error type, as LiteLLM's RetryPolicy / AllowedFailsPolicy (e.g. TimeoutErrorRetries).
+    retry_policy: Mapping[str, int] = field(default_factory=dict)
+    allowed_fails_policy: Mapping[str, int] = field(default_factory=dict)
+
+    def retries_for(self, error: str) -> int:
+        """Retries of an attempt that failed with ``error`` (``"TimeoutError"``, ...).
+
+        Matches litellm router_utils/get_retry_from_policy.py: the error's own entry, else
+        ``DefaultRetries``, else ``num_retries``.
+        """
+        policy = self.retry_policy
+        return policy.get(f"{error}Retries", policy.get("DefaultRetries", self.num_retries))
 
     def worst_case_s(self, hops: int = 1) -> float:
         """Longest a request may take when every attempt times out, across ``hops`` groups."""
-        return hops * (self.num_retries + 1) * max(self.timeout_s, self.stream_timeout_s)
+        attempts = self.retries_for("TimeoutError") + 1
+        return hops * attempts * max(self.timeout_s, self.stream_timeout_s)
 
 
 @dataclass(frozen=True)
@@ -79,6 +122,10 @@ class Profile:
     model_groups: Mapping[str, ModelGroup]
     policy: Policy
     raw_settings: Mapping[str, Any] = field(default_factory=dict)
+    litellm_config: Path | None = None  # the LiteLLM config that filled in what is not stated
+    notes: tuple[str, ...] = ()  # what the LiteLLM config says that no scenario checks
+    # More instances of the same gateway (same key, shared state); "" entries: filled in.
+    gateway_replica_urls: tuple[str, ...] = ()
 
     def fallback_chain(self, group: str | None = None) -> tuple[str, ...]:
         """The group and its fallbacks in the order the gateway tries them."""
@@ -88,110 +135,20 @@ class Profile:
     def backends_of(self, group: str) -> tuple[BackendProfile, ...]:
         return tuple(self.backends[name] for name in self.model_groups[group].deployments)
 
+    def timeout_of(self, backend: str, *, stream: bool = False) -> float:
+        """The per-attempt timeout the gateway applies to ``backend``."""
+        b = self.backends[backend]
+        if stream:
+            return b.stream_timeout_s or self.policy.stream_timeout_s
+        return b.timeout_s or self.policy.timeout_s
 
-# ---------------------------------------------------------------------------------------
-# YAML with line numbers
+    def cooldown_of(self, backend: str) -> float:
+        return self.backends[backend].cooldown_s or self.policy.cooldown_s
 
-
-def _load_with_lines(text: str, path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
-    """Parse YAML and remember the (1-based) line of every mapping key and list item."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML: {exc}") from None
-    lines: dict[tuple[str, ...], int] = {}
-
-    def walk(n: yaml.Node, where: tuple[str, ...]) -> None:
-        lines.setdefault(where, n.start_mark.line + 1)
-        if isinstance(n, yaml.MappingNode):
-            for key_node, value_node in n.value:
-                key = (*where, str(key_node.value))
-                lines[key] = key_node.start_mark.line + 1
-                walk(value_node, key)
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                walk(item, (*where, str(i)))
-
-    if node is not None:
-        walk(node, ())
-    return data, lines
-
-
-class _Reader:
-    """Typed access to the parsed profile with errors that carry file and line."""
-
-    def __init__(self, path: Path, lines: dict[tuple[str, ...], int]) -> None:
-        self.path = path
-        self.lines = lines
-
-    def error(self, where: tuple[str, ...], message: str) -> ProfileError:
-        probe = where
-        while probe and probe not in self.lines:
-            probe = probe[:-1]
-        line = self.lines.get(probe, 1)
-        key = ".".join(where) or "(top level)"
-        return ProfileError(f"{self.path}:{line}: {key}: {message}")
-
-    def mapping(
-        self, value: object, where: tuple[str, ...], allowed: tuple[str, ...] | None = None
-    ) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.error(where, f"expected a mapping, got {_show(value)}")
-        if allowed is not None:
-            for key in value:
-                if key not in allowed:
-                    raise self.error(
-                        (*where, str(key)), f"unknown key; expected one of: {', '.join(allowed)}"
-                    )
-        return {str(k): v for k, v in value.items()}
-
-    def string(
-        self, data: Mapping[str, Any], key: str, where: tuple[str, ...], default: str
-    ) -> str:
-        value = data.get(key, default)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            raise self.error((*where, key), f"expected a string, got {_show(value)}")
-        return value
-
-    def names(self, data: Mapping[str, Any], key: str, where: tuple[str, ...]) -> tuple[str, ...]:
-        value = data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error((*where, key), f"expected a list of names, got {_show(value)}")
-        return tuple(value)
-
-    def number(
-        self,
-        data: Mapping[str, Any],
-        key: str,
-        where: tuple[str, ...],
-        *,
-        integer: bool = False,
-        minimum: float = 0.0,
-        required: bool = True,
-    ) -> Any:
-        if key not in data or data[key] is None:
-            if required:
-                raise self.error((*where, key), "is required; " + _expect(integer, minimum))
-            return None
-        value = data[key]
-        ok = isinstance(value, int) if integer else isinstance(value, int | float)
-        if isinstance(value, bool) or not ok or not math.isfinite(value) or value < minimum:
-            raise self.error((*where, key), f"{_expect(integer, minimum)}, got {_show(value)}")
-        return value
-
-
-def _expect(integer: bool, minimum: float) -> str:
-    kind = "a whole number" if integer else "a number of seconds"
-    return f"expected {kind} >= {minimum:g}"
-
-
-def _show(value: object) -> str:
-    return f"{value!r} ({type(value).__name__})"
+    def rpm_of(self, group: str) -> int | None:
+        """Requests per minute the group admits: the sum over its deployments (None: unlimited)."""
+        limits = [b.rpm for b in self.backends_of(group)]
+        return None if None in limits else sum(x for x in limits if x is not None)
 
 
 # ---------------------------------------------------------------------------------------
@@ -206,17 +163,27 @@ def load_profile(path: Path) -> Profile:
             f"{path}: cannot read the profile ({exc.strerror}); "
             "point --aistack-profile at an aistack.yaml"
         ) from None
-    data, lines = _load_with_lines(text, path)
+    data, lines = load_with_lines(text, path, ProfileError)
     return parse_profile(data, path, lines)
 
 
 def parse_profile(
     data: object, path: Path, lines: dict[tuple[str, ...], int] | None = None
 ) -> Profile:
-    r = _Reader(path, lines or {})
+    r = Reader(path, lines or {}, ProfileError)
     top = r.mapping(data, (), TOP_LEVEL_KEYS)
+    litellm_config: Path | None = None
+    notes: tuple[str, ...] = ()
+    if top.get("litellm_config") is not None:
+        # What the profile does not state comes from the gateway's own config.
+        from pytest_aistack.stack.profile_litellm import fill_from_litellm
 
-    gateway = r.mapping(top.get("gateway"), ("gateway",), ("url", "key_env", "model_group"))
+        litellm_config = path.parent / r.string(top, "litellm_config", (), "")
+        top, notes = fill_from_litellm(top, litellm_config, r)
+
+    gateway = r.mapping(
+        top.get("gateway"), ("gateway",), ("url", "key_env", "model_group", "replicas")
+    )
     toxiproxy = r.mapping(top.get("toxiproxy"), ("toxiproxy",), ("url",))
     redis = r.mapping(top.get("redis"), ("redis",), ("proxy", "url"))
 
@@ -235,7 +202,7 @@ def parse_profile(
     backends: dict[str, BackendProfile] = {}
     for name, body in r.mapping(top.get("backends"), ("backends",)).items():
         where = ("backends", name)
-        b = r.mapping(body, where, ("model_group", "proxy", "admin_url"))
+        b = r.mapping(body, where, ("model_group", "proxy", "admin_url", *_BACKEND_NUMBERS))
         group = r.string(b, "model_group", where, "")
         if group not in groups:
             raise r.error(
@@ -243,7 +210,12 @@ def parse_profile(
                 f"expected one of the model_groups ({', '.join(groups)}), got {group!r}",
             )
         proxy = r.string(b, "proxy", where, "") or None
-        backends[name] = BackendProfile(name, group, proxy, r.string(b, "admin_url", where, ""))
+        numbers = {
+            key: r.number(b, key, where, integer=integer, minimum=minimum, required=False)
+            for key, (integer, minimum) in _BACKEND_NUMBERS.items()
+        }
+        admin_url = r.string(b, "admin_url", where, "")
+        backends[name] = BackendProfile(name, group, proxy, admin_url, **numbers)
 
     for model_group in groups.values():
         where = ("model_groups", model_group.name)
@@ -269,6 +241,7 @@ def parse_profile(
     return Profile(
         path=path,
         gateway_url=r.string(gateway, "url", ("gateway",), ""),
+        gateway_replica_urls=r.names(gateway, "replicas", ("gateway",)),
         gateway_key_env=r.string(gateway, "key_env", ("gateway",), "AISTACK_GATEWAY_KEY"),
         primary_group=primary,
         toxiproxy_url=r.string(toxiproxy, "url", ("toxiproxy",), ""),
@@ -278,7 +251,19 @@ def parse_profile(
         model_groups=groups,
         policy=_parse_policy(r, top.get("policy"), groups),
         raw_settings=r.mapping(top.get("settings"), ("settings",)),
+        litellm_config=litellm_config,
+        notes=notes,
     )
+
+
+# backend key -> (whole number, minimum)
+_BACKEND_NUMBERS = {
+    "rpm": (True, 1),
+    "tpm": (True, 1),
+    "timeout_s": (False, 0.001),
+    "stream_timeout_s": (False, 0.001),
+    "cooldown_s": (False, 0.001),
+}
 
 
 _POLICY_KEYS = (
@@ -290,15 +275,26 @@ _POLICY_KEYS = (
     "rate_limit",
     "cache_ttl_s",
     "redis_recovery_s",
+    "cache_namespace",
+    "cache_mode",
+    "retry_policy",
+    "allowed_fails_policy",
 )
 
 
-def _parse_policy(r: _Reader, raw: object, groups: Mapping[str, ModelGroup]) -> Policy:
+_RATE_LIMIT_KEYS = ("model_group", "rpm", "window_s", "max_hold_s", "retry_after_header")
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+def _parse_policy(r: Reader, raw: object, groups: Mapping[str, ModelGroup]) -> Policy:
     where = ("policy",)
     if raw is None:
         raise r.error(where, "a policy: mapping is required (see docs/profile.md)")
     p = r.mapping(raw, where, _POLICY_KEYS)
-    rate = r.mapping(p.get("rate_limit"), (*where, "rate_limit"), ("model_group", "rpm"))
+    rate = r.mapping(p.get("rate_limit"), (*where, "rate_limit"), _RATE_LIMIT_KEYS)
     group = r.string(rate, "model_group", (*where, "rate_limit"), "") or None
     if group is not None and group not in groups:
         raise r.error(
@@ -308,6 +304,9 @@ def _parse_policy(r: _Reader, raw: object, groups: Mapping[str, ModelGroup]) -> 
     rpm = r.number(
         rate, "rpm", (*where, "rate_limit"), integer=True, minimum=1, required=bool(group)
     )
+    cache_mode = r.string(p, "cache_mode", where, "") or None
+    if cache_mode is not None and cache_mode not in CACHE_MODES:
+        raise r.error((*where, "cache_mode"), f"expected one of {CACHE_MODES}, got {cache_mode!r}")
     return Policy(
         allowed_fails=r.number(p, "allowed_fails", where, integer=True),
         cooldown_s=float(r.number(p, "cooldown_s", where, minimum=0.001)),
@@ -316,6 +315,27 @@ def _parse_policy(r: _Reader, raw: object, groups: Mapping[str, ModelGroup]) -> 
         stream_timeout_s=float(r.number(p, "stream_timeout_s", where, minimum=0.001)),
         rate_limited_group=group,
         rpm=rpm,
+        rate_window_s=float(
+            _or(
+                r.number(rate, "window_s", (*where, "rate_limit"), minimum=0.001, required=False),
+                60.0,
+            )
+        ),
+        rate_max_hold_s=float(
+            _or(r.number(rate, "max_hold_s", (*where, "rate_limit"), required=False), 1.0)
+        ),
+        retry_after_header=r.string(rate, "retry_after_header", (*where, "rate_limit"), "")
+        or "retry-after",
         cache_ttl_s=r.number(p, "cache_ttl_s", where, minimum=0.001, required=False),
         redis_recovery_s=float(r.number(p, "redis_recovery_s", where, required=False) or 0.0),
+        cache_namespace=r.string(p, "cache_namespace", where, "") or None,
+        cache_mode=cache_mode,
+        retry_policy=_counts(r, p, "retry_policy", RETRY_POLICY_KEYS),
+        allowed_fails_policy=_counts(r, p, "allowed_fails_policy", ALLOWED_FAILS_POLICY_KEYS),
     )
+
+
+def _counts(r: Reader, p: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> dict[str, int]:
+    where = ("policy", key)
+    raw = r.mapping(p.get(key), where, allowed)
+    return {name: r.number(raw, name, where, integer=True) for name in raw}

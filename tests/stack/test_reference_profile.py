@@ -1,15 +1,25 @@
-"""The reference profile's policy must state what the LiteLLM config actually configures."""
+"""The reference profile states what its LiteLLM config configures: the derivation checks it.
+
+``aistack profile --from-litellm`` reads the gateway's config template and writes the
+profile it implies; every promise in reference_stack/aistack.yaml must equal it, field
+by field. What a LiteLLM config cannot hold (where the stack is, and the proxy's env) is
+compared with its own source.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from pathlib import Path
 
 import pytest
-import yaml
 
+from pytest_aistack.cli import main
 from pytest_aistack.stack.factory import REFERENCE_PROFILE, REFERENCE_SPEC
 from pytest_aistack.stack.profile import Profile, load_profile
 from pytest_aistack.stack.spec import load_stack_spec
+
+# Not in a LiteLLM config: the proxy's env REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT.
+FROM_THE_STACK_FILE = {"redis_recovery_s"}
 
 
 @pytest.fixture(scope="module")
@@ -18,50 +28,60 @@ def profile() -> Profile:
 
 
 @pytest.fixture(scope="module")
-def gateway() -> dict[str, Any]:
+def derived(tmp_path_factory: pytest.TempPathFactory) -> Profile:
     template = load_stack_spec(REFERENCE_SPEC).services["gateway"].config_template
     assert template is not None
-    # Placeholders are ${...} strings, which YAML reads as plain scalars.
-    config: dict[str, Any] = yaml.safe_load(template.read_text())
-    return config
+    out = tmp_path_factory.mktemp("derived") / "aistack.yaml"
+    assert main(["profile", "--from-litellm", str(template), "-o", str(out)]) == 0
+    return load_profile(out)
 
 
-def test_breaker_retries_and_timeouts_match(profile: Profile, gateway: dict[str, Any]) -> None:
-    router = gateway["router_settings"]
-    policy = profile.policy
-    assert router["allowed_fails"] == policy.allowed_fails
-    assert router["cooldown_time"] == policy.cooldown_s
-    assert router["num_retries"] == policy.num_retries
-    assert router["timeout"] == policy.timeout_s
-    assert router["stream_timeout"] == policy.stream_timeout_s
-    for model in gateway["model_list"]:
-        assert model["litellm_params"].get("timeout", policy.timeout_s) == policy.timeout_s
-
-
-def test_fallback_chain_matches(profile: Profile, gateway: dict[str, Any]) -> None:
-    fallbacks = {
-        k: v for entry in gateway["router_settings"]["fallbacks"] for k, v in entry.items()
-    }
+def test_model_groups_deployments_and_fallbacks_match(profile: Profile, derived: Profile) -> None:
+    assert list(derived.model_groups) == list(profile.model_groups)
     for name, group in profile.model_groups.items():
-        assert tuple(fallbacks.get(name, ())) == group.fallbacks, name
+        assert derived.model_groups[name] == group, name
+    assert derived.primary_group == profile.primary_group
 
 
-def test_deployments_match(profile: Profile, gateway: dict[str, Any]) -> None:
-    ids_by_group: dict[str, set[str]] = {}
-    for model in gateway["model_list"]:
-        ids_by_group.setdefault(model["model_name"], set()).add(model["model_info"]["id"])
-    for name in ("chat", "chat-fallback", "cloud"):
-        assert ids_by_group[name] == set(profile.model_groups[name].deployments)
+def test_backends_match(profile: Profile, derived: Profile) -> None:
+    assert list(derived.backends) == list(profile.backends)
+    for name, backend in profile.backends.items():
+        # admin_url is where the harness reads ground truth, not a gateway setting.
+        assert dataclasses.replace(derived.backends[name], admin_url="") == dataclasses.replace(
+            backend, admin_url=""
+        ), name
+    assert derived.redis_proxy == profile.redis_proxy
 
 
-def test_rate_limit_matches(profile: Profile, gateway: dict[str, Any]) -> None:
-    policy = profile.policy
-    limited = [m for m in gateway["model_list"] if m["model_name"] == policy.rate_limited_group]
-    assert [m["litellm_params"]["rpm"] for m in limited] == [policy.rpm]
-    # LiteLLM enforces rpm only with this routing strategy (docs/scenarios.md).
-    assert gateway["router_settings"]["routing_strategy"] == "usage-based-routing-v2"
+def test_policy_matches_field_by_field(profile: Profile, derived: Profile) -> None:
+    fields = [f.name for f in dataclasses.fields(profile.policy)]
+    assert "allowed_fails" in fields
+    assert "cache_ttl_s" in fields
+    differ = {
+        name: (getattr(derived.policy, name), getattr(profile.policy, name))
+        for name in fields
+        if name not in FROM_THE_STACK_FILE
+        and getattr(derived.policy, name) != getattr(profile.policy, name)
+    }
+    assert differ == {}, "policy.<field>: (derived from litellm.yaml, in aistack.yaml)"
 
 
 def test_redis_breaker_window_matches(profile: Profile) -> None:
     env = load_stack_spec(REFERENCE_SPEC).services["gateway"].env
     assert float(env["REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT"]) == profile.policy.redis_recovery_s
+
+
+def test_the_derivation_is_what_the_scenarios_would_read(tmp_path: Path, profile: Profile) -> None:
+    """A profile that states only what a LiteLLM config cannot, the rest from litellm_config:."""
+    template = load_stack_spec(REFERENCE_SPEC).services["gateway"].config_template
+    assert template is not None
+    path = tmp_path / "aistack.yaml"
+    path.write_text(
+        f"litellm_config: {template}\n"
+        "gateway: {url: '', key_env: AISTACK_GATEWAY_KEY}\n"
+        "policy: {redis_recovery_s: 3}\n"
+    )
+    filled = load_profile(path)
+    assert filled.policy == profile.policy
+    assert filled.model_groups == profile.model_groups
+    assert filled.litellm_config == template
