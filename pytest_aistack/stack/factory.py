@@ -74,11 +74,15 @@ def profile_mismatches(spec: StackSpec, profile: Profile) -> list[str]:
     ]
     if profile.redis_proxy is not None:
         wanted.append(("redis.proxy", profile.redis_proxy))
+    # One line per proxy: two deployments on one backend share its proxy.
+    keys_by_proxy: dict[str, list[str]] = {}
     for key, proxy in wanted:
         if proxy not in proxies:
-            missing.append(
-                f"proxy {proxy!r} ({key} in the profile): no service has 'proxy: {proxy}'"
-            )
+            keys_by_proxy.setdefault(proxy, []).append(key)
+    for proxy, keys in keys_by_proxy.items():
+        missing.append(
+            f"proxy {proxy!r} ({', '.join(keys)} in the profile): no service has 'proxy: {proxy}'"
+        )
     if missing and proxies:
         missing.append(f"(the stack's proxies: {', '.join(sorted(proxies))})")
     return missing

@@ -194,7 +194,8 @@ def test_mismatches_list_every_missing_piece(tmp_path: Path) -> None:
     assert missing[1:] == [
         "proxy 'vllm-b' (backends.vllm-b.proxy in the profile): no service has 'proxy: vllm-b'",
         "proxy 'ollama' (backends.ollama.proxy in the profile): no service has 'proxy: ollama'",
-        "proxy 'cloud' (backends.cloud.proxy in the profile): no service has 'proxy: cloud'",
+        "proxy 'cloud' (backends.cloud.proxy, backends.cloud-limited.proxy in the profile): "
+        "no service has 'proxy: cloud'",
         "proxy 'redis' (redis.proxy in the profile): no service has 'proxy: redis'",
         "(the stack's proxies: vllm-a)",
     ]
