@@ -33,6 +33,28 @@ if TYPE_CHECKING:
 _records_key = pytest.StashKey[list["ScenarioRecord"]]()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per fallback chain of the profile (``fallback_chain``: the group first).
+
+    A profile that cannot be read gives one placeholder case: the ``aistack_stack``
+    fixture then reports the profile's own error instead of collection failing.
+    """
+    if "fallback_chain" not in metafunc.fixturenames:
+        return
+    from pytest_aistack.errors import ConfigError
+    from pytest_aistack.stack.factory import load_selected_profile
+
+    try:
+        profile = load_selected_profile(get_settings(metafunc.config))
+    except ConfigError:
+        chains: list[tuple[str, ...]] = [()]
+    else:
+        chains = [
+            profile.fallback_chain(name) for name, g in profile.model_groups.items() if g.fallbacks
+        ] or [()]
+    metafunc.parametrize("fallback_chain", chains, ids=[c[0] if c else "none" for c in chains])
+
+
 @pytest.fixture
 def stack(aistack_stack: AIStack) -> AIStack:
     return aistack_stack
