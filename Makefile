@@ -11,6 +11,7 @@ RESULTS ?= results
 PYTEST_ARGS ?=
 
 .PHONY: help venv demo test lint typecheck unit bench soak-resilience test-docker docker-lane nightly clean
+.PHONY: llamacpp llamacpp-lane test-llamacpp
 
 help:
 	@echo "make demo   - set up .venv and run the main job on the embedded default stack"
@@ -20,6 +21,8 @@ help:
 	@echo "make soak-resilience - the resilience scenarios 10 times in a row, failure count"
 	@echo "make test-docker - the resilience scenarios on the docker backend (builds images, starts dockerd as root)"
 	@echo "make nightly     - the nightly job locally: strict resilience suite + burst SLO gate on docker, Markdown summary"
+	@echo "make llamacpp    - set up the llama.cpp variant (builds llama-cpp-python once, cached; tiny model)"
+	@echo "make test-llamacpp - the resilience scenarios on real llama.cpp backends (set-up failure is an error)"
 
 # The venv is rebuilt when pyproject.toml changes; the stamp makes re-runs cheap.
 $(STAMP): pyproject.toml
@@ -38,12 +41,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# scripts/ensure-chromium: the HTML report's browser test needs a headless Chromium
+# (installed with apt-get when run as root; otherwise that test skips with the reason).
 unit: $(STAMP)
+	scripts/ensure-chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The docker lane runs when a Docker engine can be had (as root, dockerd is started
 # and stopped again); otherwise it prints why it was skipped and does not fail.
-test: lint typecheck unit docker-lane
+test: lint typecheck unit docker-lane llamacpp-lane
 
 docker-lane: $(STAMP)
 	RESULTS='$(RESULTS)' PYTEST_ARGS='$(PYTEST_ARGS)' scripts/docker-lane
@@ -53,6 +59,18 @@ test-docker: $(STAMP)
 
 nightly: $(STAMP)
 	RESULTS='$(RESULTS)' PYTEST_ARGS='$(PYTEST_ARGS)' scripts/docker-lane --nightly
+
+# The llama.cpp variant of the reference stack (README "Real backend: the llama.cpp
+# variant"): the wheel, venv and model live in ~/.cache/pytest-aistack, shared by clones.
+llamacpp: $(STAMP)
+	scripts/llamacpp
+
+# Like the docker lane: when llama-cpp-python cannot be built here, prints why, skips.
+llamacpp-lane: $(STAMP)
+	RESULTS='$(RESULTS)' PYTEST_ARGS='$(PYTEST_ARGS)' scripts/llamacpp-lane
+
+test-llamacpp: $(STAMP)
+	RESULTS='$(RESULTS)' PYTEST_ARGS='$(PYTEST_ARGS)' scripts/llamacpp-lane --require
 
 demo: $(STAMP)
 	$(BIN)/python -m pytest_aistack.demo

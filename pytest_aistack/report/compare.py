@@ -113,7 +113,7 @@ class Delta:
         return "better" if worse < 0 else "ok"
 
     def describe(self) -> str:
-        unit = self.unit.replace("_", "")
+        unit = " ms" if self.unit == "_ms" else self.unit
         if self.current is None:
             return f"{self.metric}: baseline {self.baseline:.6g}{unit}, this run has no samples"
         relative = self.relative

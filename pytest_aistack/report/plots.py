@@ -47,7 +47,12 @@ def distribution(hist: Histogram, *, metric: str, title: str) -> Chart:
             n for lo, hi, n in hist.buckets() if (lo + hi - 1) / 2 / _NS_PER_MS <= high
         )
         note += f"; {beyond} samples above {high:.3g} ms (p99.9) not shown"
-    width = (high - low) / DISTRIBUTION_BINS if high > low else max(low * 0.01, 0.001)
+    if high > low:
+        width = (high - low) / DISTRIBUTION_BINS
+        x_range = (low, low + width * DISTRIBUTION_BINS)
+    else:  # every sample in one bucket: one bar in the middle of a +-20 % window
+        width = max(low * 0.01, 0.001)
+        x_range = (low - width * DISTRIBUTION_BINS / 2, low + width * DISTRIBUTION_BINS / 2)
     counts = [0] * DISTRIBUTION_BINS
     for lo, hi, n in hist.buckets():
         middle = min(max((lo + hi - 1) / 2, hist.min), hist.max) / _NS_PER_MS
@@ -66,7 +71,7 @@ def distribution(hist: Histogram, *, metric: str, title: str) -> Chart:
         "samples",
         series=[Series(metric, bars, svg.BLUE, style="bars", bar_width=width)],
         markers=_spread_labels(markers, width * 3),
-        x_range=(low, low + width * DISTRIBUTION_BINS),
+        x_range=x_range,
         note=note,
         tags=tags,
     )

@@ -171,11 +171,14 @@ def render(chart: Chart) -> str:
     for series in chart.series:
         out.append(_series(series, frame))
     for marker in chart.markers:
-        x = _f(frame.x(marker.x))
+        px = frame.x(marker.x)
+        x = _f(px)
+        # Labels near an edge grow inwards, so they are not cut off by the frame.
+        anchor = "end" if px > frame.right - 30 else "start" if px < frame.left + 30 else "middle"
         out.append(
             f'<g class="marker"><line x1="{x}" x2="{x}" y1="{_f(frame.top)}" '
             f'y2="{_f(frame.bottom)}" stroke="{marker.color}" stroke-dasharray="4 3"/>'
-            f'<text x="{x}" y="{_f(frame.top - 3)}" text-anchor="middle" '
+            f'<text x="{x}" y="{_f(frame.top - 3)}" text-anchor="{anchor}" '
             f'fill="{marker.color}">{escape(marker.label)}</text></g>'
         )
     out.append(_legend(chart, frame))
