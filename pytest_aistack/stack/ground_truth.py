@@ -26,6 +26,7 @@ import httpx
 from pytest_aistack.chaos.client import (
     LedgerRecord,
     LedgerUnavailable,
+    ProxyTraffic,
     ToxiproxyClient,
     ToxiproxyError,
 )
@@ -148,6 +149,12 @@ class LedgerTruth:
     def records(self) -> tuple[LedgerRecord, ...]:
         with ToxiproxyClient(self.toxiproxy_url, timeout=5.0) as client:
             page = client.proxy_ledger(self.proxy)
+        if not page.enabled:
+            raise GroundTruthUnavailable(
+                f"the request ledger of the Toxiproxy at {self.toxiproxy_url} was switched "
+                "off (PATCH /aistack/ledger, --ledger off), so it cannot say which requests "
+                f"reached {self.backend}"
+            )
         if page.dropped:
             raise GroundTruthUnavailable(
                 f"the proxy ledger of {self.proxy!r} ({self.backend}) dropped {page.dropped} "
@@ -203,10 +210,20 @@ class CountsTruth:
 
     source = CONNECTION_COUNTS
 
-    def __init__(self, backend: str, proxy: str | None, why: str) -> None:
+    def __init__(
+        self, backend: str, proxy: str | None, why: str, toxiproxy_url: str | None = None
+    ) -> None:
         self.backend = backend
         self.proxy = proxy
         self.why = why
+        self.toxiproxy_url = toxiproxy_url
+
+    def traffic(self) -> ProxyTraffic | None:
+        """The proxy's counters in ``/metrics`` (None: no proxy, or none listed)."""
+        if self.proxy is None or not self.toxiproxy_url:
+            return None
+        with ToxiproxyClient(self.toxiproxy_url, timeout=5.0) as client:
+            return client.traffic().get(self.proxy)
 
     def _missing(self) -> GroundTruthUnavailable:
         return GroundTruthUnavailable(
@@ -240,13 +257,15 @@ def proxy_truth(backend: str, proxy: str | None, toxiproxy_url: str | None) -> G
         return CountsTruth(backend, proxy, "the stack has no Toxiproxy (toxiproxy.url)")
     try:
         with ToxiproxyClient(toxiproxy_url, timeout=5.0) as client:
-            client.ledger(limit=0)
+            enabled = client.ledger(limit=0).enabled
     except LedgerUnavailable:
-        return CountsTruth(
-            backend, proxy, f"the Toxiproxy at {toxiproxy_url} has no request ledger (404)"
-        )
+        why = f"the Toxiproxy at {toxiproxy_url} has no request ledger (404 on /aistack/ledger)"
+        return CountsTruth(backend, proxy, why, toxiproxy_url)
     except ToxiproxyError as exc:
         return CountsTruth(backend, proxy, f"the Toxiproxy at {toxiproxy_url}: {exc}")
+    if not enabled:
+        why = f"the request ledger of the Toxiproxy at {toxiproxy_url} is off"
+        return CountsTruth(backend, proxy, why, toxiproxy_url)
     return LedgerTruth(backend, proxy, toxiproxy_url)
 
 

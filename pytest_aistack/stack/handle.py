@@ -82,6 +82,11 @@ class AIStack:
             known = ", ".join(self.profile.backends)
             raise LookupError(f"no backend {backend!r} in {self.profile.path} (backends: {known})")
         declared = self.profile.backends[backend]
+        owner = self._proxy_owner(backend)
+        if owner is not None:
+            # A second deployment on another backend's service (same proxy): the same
+            # evidence, which cannot tell the two apart; served() names the owner.
+            return self.admin(owner)
         token = self.stack.admin_token
         if token is not None:
             if declared.admin_url:
@@ -93,6 +98,16 @@ class AIStack:
                 return MockAdmin(backend, endpoint.url, token.value)
         return proxy_truth(backend, declared.proxy, self.stack.toxiproxy_url)
 
+    def _proxy_owner(self, backend: str) -> str | None:
+        """The stack service behind ``backend``'s proxy when it is another backend's."""
+        proxy = self.profile.backends[backend].proxy
+        if proxy is None or backend in self.stack.endpoints:
+            return None
+        for name, other in self.profile.backends.items():
+            if name != backend and other.proxy == proxy and name in self.stack.endpoints:
+                return name
+        return None
+
     def has_admin(self, backend: str) -> bool:
         """Whether the backend has a mock LLM admin API (faults, stats)."""
         return isinstance(self.admin(backend), MockAdmin)
@@ -103,8 +118,8 @@ class AIStack:
         return summary(self.admin(name) for name in names)
 
     def reset_backends(self) -> None:
-        for name in self.profile.backends:
-            self.admin(name).reset()
+        for truth in {id(t): t for t in map(self.admin, self.profile.backends)}.values():
+            truth.reset()
 
     def served(self, request_id: str, between: tuple[float, float] | None = None) -> list[str]:
         """Backends whose ground truth shows ``request_id`` (in backend order).
@@ -113,7 +128,16 @@ class AIStack:
         records carry no x-request-id answer by time window; without it such a ledger
         raises :class:`GroundTruthUnavailable`, as connection counts always do.
         """
-        return [name for name in self.profile.backends if self.admin(name).saw(request_id, between)]
+        served: list[str] = []
+        asked: set[int] = set()
+        for name in self.profile.backends:
+            truth = self.admin(name)
+            if id(truth) in asked:  # shared with a backend listed before (_proxy_owner)
+                continue
+            asked.add(id(truth))
+            if truth.saw(request_id, between):
+                served.append(name)
+        return served
 
     def chat(
         self,
