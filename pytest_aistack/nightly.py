@@ -6,8 +6,9 @@ Brings the reference stack up with the configured backend (``AISTACK_BACKEND``,
 ``--backend``), runs the locustfile headless in its own process against the gateway
 (model: the profile's primary group, key: the run's gateway key), writes the result
 files to ``--results-dir`` and takes the stack down again — also on Ctrl-C. The exit
-code is Locust's, which our collector sets to 1 when an SLO is missed: that is the
-nightly's SLO gate. The resilience step is plain pytest (see scripts/nightly).
+code is Locust's, which our collector sets to 1 when an SLO is missed or, with
+``--baseline PREVIOUS.json``, when a metric regressed beyond its tolerance against
+that run: those are the nightly's SLO and baseline gates. The resilience step is plain pytest (see scripts/nightly).
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     parser.add_argument("--backend", choices=("local", "docker"), default=None)
     parser.add_argument("--timeout", type=float, default=LOCUST_DEADLINE, help="seconds")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="a previous run's result JSON: the run also fails on a regression against it "
+        "(locust --baseline; tolerances: AISTACK_TOLERANCE)",
+    )
     parser.add_argument("locust_args", nargs="*", help="passed to locust after --")
     return parser
 
@@ -35,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not args.locustfile.is_file():
         print(f"nightly: no locustfile {args.locustfile}", file=sys.stderr)
+        return 2
+    if args.baseline is not None and not args.baseline.is_file():
+        print(f"nightly: --baseline {args.baseline}: no such file", file=sys.stderr)
         return 2
 
     from pytest_aistack.config import resolve_outside_pytest
@@ -67,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "--llm-results-name",
             name,
             "--only-summary",
+            *(["--baseline", str(args.baseline.resolve())] if args.baseline else []),
             *args.locust_args,
         ]
         log = results / f"{name}-locust.log"
