@@ -51,6 +51,13 @@ MARKERS: tuple[MarkerSpec, ...] = (
         NoOptions,
     ),
     MarkerSpec(
+        "conformance",
+        "conformance",
+        "a serving-stack conformance check: a promise of the servers in the profile's "
+        "conformance: section (select: -m conformance; docs/conformance.md)",
+        NoOptions,
+    ),
+    MarkerSpec(
         "load",
         "load",
         "a load test: drives traffic through the stack (select: -m load)",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from .behaviours import BEHAVIOURS
+
 HELP = "run the mock LLM server (OpenAI + Ollama compatible, deterministic, scriptable)"
 TOKEN_ENV = "AISTACK_MOCK_ADMIN_TOKEN"
 
@@ -51,6 +53,23 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "millisecond (uses a whole core while streams run; for calibration)",
     )
     add("--loop", choices=["auto", "uvloop", "asyncio"], default="auto")
+    add("--max-messages", type=int, default=0, help="chat messages per request; 0 = no limit")
+    add("--max-tokens-cap", type=int, default=0, help="largest max_tokens accepted; 0 = no cap")
+    add("--max-embedding-inputs", type=int, default=32, help="inputs per embeddings request")
+    add("--max-embedding-chars", type=int, default=10_000, help="characters per input")
+    add("--dependency-url", default="", help="redis://H:P or http://H:P/PATH called per request")
+    add("--dependency-name", default="", help="its name in /health and /metrics")
+    add("--dependency-timeout-s", type=float, default=0.5)
+    add("--breaker-failures", type=int, default=3, help="failures that open it; 0 = no breaker")
+    add("--breaker-open-s", type=float, default=5.0, help="open time before half-open")
+    add(
+        "--disable",
+        action="append",
+        default=[],
+        choices=sorted(BEHAVIOURS),
+        metavar="BEHAVIOUR",
+        help="switch a hardening behaviour off (repeatable): " + ", ".join(BEHAVIOURS),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,6 +114,16 @@ def run(args: argparse.Namespace) -> int:
             max_recorded_requests=args.max_recorded_requests,
             record_token_times=args.record_token_times,
             precise_timers=args.precise_timers,
+            max_messages=args.max_messages,
+            max_tokens_cap=args.max_tokens_cap,
+            max_embedding_inputs=args.max_embedding_inputs,
+            max_embedding_chars=args.max_embedding_chars,
+            dependency_url=args.dependency_url,
+            dependency_name=args.dependency_name,
+            dependency_timeout_s=args.dependency_timeout_s,
+            breaker_failures=args.breaker_failures,
+            breaker_open_s=args.breaker_open_s,
+            disabled=frozenset(args.disable),
         )
     except ValueError as exc:
         print(f"aistack mock-llm: {exc}", file=sys.stderr)

@@ -9,6 +9,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .behaviours import BEHAVIOURS
+
 JitterDist = Literal["uniform", "normal", "exponential"]
 JITTER_DISTS: tuple[str, ...] = ("uniform", "normal", "exponential")
 
@@ -181,6 +183,22 @@ class MockConfig:
     # runs with the mock on a core of its own; see docs/mock_llm.md.
     precise_timers: bool = False
     max_model_len: int = 32768
+    # Input limits (0 = no limit): see limits.py. The embeddings defaults are Hugging
+    # Face TEI's (max_client_batch_size 32) and a 10,000-character input.
+    max_messages: int = 0
+    max_tokens_cap: int = 0
+    max_embedding_inputs: int = 32
+    max_embedding_chars: int = 10_000
+    # An upstream dependency (redis:// or http://) called before each generation request
+    # through a circuit breaker (dependency.py); "" = none.
+    dependency_url: str = ""
+    dependency_name: str = ""
+    dependency_timeout_s: float = 0.5
+    breaker_failures: int = 3  # consecutive failures that open the breaker; 0 = no breaker
+    breaker_open_s: float = 5.0  # open this long, then half-open (one trial call)
+    # Hardening behaviours switched off (behaviours.py), for the conformance suite's
+    # proof that each of its checks fails without the behaviour it checks.
+    disabled: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -188,10 +206,23 @@ class MockConfig:
         minimums = {
             "max_concurrency": 0, "queue_depth": 0, "max_recorded_requests": 0,
             "queue_timeout_s": 0, "retry_after_s": 0, "warmup_s": 0, "drain_timeout_s": 0,
-            "embedding_dim": 1, "max_body_bytes": 1,
+            "embedding_dim": 1, "max_body_bytes": 1, "max_messages": 0, "max_tokens_cap": 0,
+            "max_embedding_inputs": 0, "max_embedding_chars": 0, "breaker_failures": 0,
+            "dependency_timeout_s": 0.001, "breaker_open_s": 0,
         }  # fmt: skip
         for key, minimum in minimums.items():
             value = getattr(self, key)
             if value < minimum:
                 flag = "--" + key.replace("_", "-")
                 raise ValueError(f"{key}={value!r} must be >= {minimum} (CLI: {flag})")
+        unknown = sorted(self.disabled - set(BEHAVIOURS))
+        if unknown:
+            raise ValueError(
+                f"disabled={', '.join(unknown)} is not a behaviour; known: "
+                f"{', '.join(BEHAVIOURS)} (CLI: --disable NAME)"
+            )
+        if self.dependency_url and not self.dependency_url.startswith(("redis://", "http://")):
+            raise ValueError(
+                f"dependency_url={self.dependency_url!r} must start with redis:// or http:// "
+                "(CLI: --dependency-url)"
+            )

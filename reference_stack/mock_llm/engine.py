@@ -17,6 +17,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from .config import MockConfig, ProfileError, TimingProfile, parse_profile
+from .dependency import Dependency
 from .faults import NO_FAULTS, FaultError, FaultRegistry, Faults, parse_faults
 from .generation import (
     GENERATION_PATHS,
@@ -27,6 +28,7 @@ from .generation import (
     parse_generation,
 )
 from .info import ADMIN_PATHS, READ_PATHS, admin_endpoint, read_endpoint, stats_json
+from .limits import limit_violation
 from .plan import Plan, Request
 from .planning import JSON, generation_plan, json_bytes
 from .stats import LatenessHistogram, RequestRecord, Stats
@@ -72,6 +74,18 @@ class Engine:
         self._request_counter = 0
         self._profiles: dict[tuple[str | None, Any], TimingProfile] = {}
         self._base_headers = [("x-mock-backend", config.name)]
+        self.off = config.disabled  # behaviours switched off (behaviours.py)
+        self.dependency = (
+            Dependency(
+                config.dependency_name or config.dependency_url.partition(":")[0],
+                config.dependency_url,
+                config.dependency_timeout_s,
+                config.breaker_failures,
+                config.breaker_open_s,
+            )
+            if config.dependency_url
+            else None
+        )
 
     # lifecycle -----------------------------------------------------------------
 
@@ -79,14 +93,22 @@ class Engine:
         """(Re)start the warm-up clock: the instance is 'loading' for ``warmup_s``."""
         self._started = time.monotonic()
         self._ready_at = self._started + self.config.warmup_s
+        if self.dependency is not None:
+            self.dependency.start()
 
     @property
     def state(self) -> str:
         if self.draining:
             return "draining"
-        if time.monotonic() < self._ready_at:
+        if time.monotonic() < self._ready_at or self.waiting_for_dependency:
             return "loading"
         return "ready"
+
+    @property
+    def waiting_for_dependency(self) -> bool:
+        """Not ready before the dependency answered once (health-ordered start)."""
+        dep = self.dependency
+        return dep is not None and not dep.reached and "dependency_readiness" not in self.off
 
     @property
     def queued(self) -> int:
@@ -100,8 +122,9 @@ class Engine:
             if not waiter.done():
                 waiter.set_result(False)
 
-    async def wait_idle(self, within_s: float) -> bool:
-        """True when no generation request is in flight (waiting up to ``within_s``)."""
+    async def wait_idle(self, within_s: float | None) -> bool:
+        """True when no generation request is in flight (waiting up to ``within_s``; None:
+        no limit)."""
         if self.in_flight == 0:
             return True
         self._idle = asyncio.Event()  # fresh: an earlier "idle" must not count now
@@ -119,7 +142,7 @@ class Engine:
         if cap == 0 or (self.in_flight < cap and not self._waiters):
             self.in_flight += 1
             return None
-        if len(self._waiters) >= self.config.queue_depth:
+        if len(self._waiters) >= self.config.queue_depth and "shedding" not in self.off:
             return "shed"
         return WAIT
 
@@ -128,7 +151,8 @@ class Engine:
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            await asyncio.wait({waiter}, timeout=self.config.queue_timeout_s)
+            timeout = None if "queue_timeout" in self.off else self.config.queue_timeout_s
+            await asyncio.wait({waiter}, timeout=timeout)
         except BaseException:
             # Cancelled (client gone) after the slot was handed over: give it back.
             if waiter.done() and not waiter.cancelled() and waiter.result():
@@ -244,6 +268,8 @@ class Engine:
     # generation ----------------------------------------------------------------
 
     def _generate(self, req: Request) -> Plan | Coroutine[Any, Any, Plan]:
+        if "loading_refusal" in self.off and time.monotonic() < self._ready_at:
+            return self._after_loading(req)
         self._request_counter += 1
         request_id = (
             req.headers.get("x-request-id") or f"mock-{self.config.name}-{self._request_counter}"
@@ -284,10 +310,14 @@ class Engine:
             return plan
 
         state = self.state
+        if state == "draining" and "drain_refusal" in self.off:
+            state = "ready"
         if state != "ready":
             self.stats.rejected[state] += 1
             text = "the model is loading" if state == "loading" else "the server is shutting down"
-            return fail(503, f"{text}; retry later", retry_after=self.config.retry_after_s)
+            if self.waiting_for_dependency:
+                text = f"waiting for dependency {self.dependency.name if self.dependency else ''}"
+            return fail(503, f"{text}; retry later", retry_after=self._retry_after_s)
         if len(req.body) > self.config.max_body_bytes:
             return fail(
                 413,
@@ -305,7 +335,15 @@ class Engine:
             request_id = body_id
             id_header[0] = ("x-request-id", request_id)
         try:
-            parsed = parse_generation(req.path, body)
+            parsed = parse_generation(
+                req.path,
+                body,
+                max_inputs=self.config.max_embedding_inputs,
+                max_chars=self.config.max_embedding_chars,
+            )
+            violation = limit_violation(self.config, parsed, body)
+            if violation is not None:
+                raise violation
         except BadRequest as exc:
             return fail(exc.status, exc.message, exc.param, exc.code)
         record.model = parsed.model
@@ -351,7 +389,7 @@ class Engine:
                     f"queued longer than {self.config.queue_timeout_s:g} s for one of "
                     f"{self.config.max_concurrency} slots; retry later",
                     code="queue_timeout",
-                    retry_after=self.config.retry_after_s,
+                    retry_after=self._retry_after_s,
                 )
             return fail(
                 503,
@@ -359,24 +397,53 @@ class Engine:
                 if rejection == "shed"
                 else "the server is shutting down; retry later",
                 code=rejection,
-                retry_after=self.config.retry_after_s,
+                retry_after=self._retry_after_s,
             )
 
-        rejection = self._admit_now()
-        if rejection != WAIT:
-            return admitted(rejection)
+        def admit() -> Plan | Coroutine[Any, Any, Plan]:
+            rejection = self._admit_now()
+            return admitted(rejection) if rejection != WAIT else queued()
+
+        def gone() -> None:
+            record.outcome = "client_disconnected"  # gone while waiting
+            record.finished_at = time.time()
+            self.stats.seal(record)
 
         async def queued() -> Plan:
             try:
                 rejection = await self._admit_queued()
             except asyncio.CancelledError:
-                record.outcome = "client_disconnected"  # gone while queued for a slot
-                record.finished_at = time.time()
-                self.stats.seal(record)
+                gone()
                 raise
             return admitted(rejection)
 
-        return queued()
+        dependency = self.dependency
+        if dependency is None:
+            return admit()
+
+        async def via_dependency() -> Plan:
+            try:
+                problem = await dependency.call()
+            except asyncio.CancelledError:
+                gone()
+                raise
+            if problem is not None:
+                return fail(503, problem, code="dependency_unavailable",
+                            retry_after=self._retry_after_s)  # fmt: skip
+            answer = admit()
+            return answer if isinstance(answer, Plan) else await answer
+
+        return via_dependency()
+
+    @property
+    def _retry_after_s(self) -> float | None:
+        return None if "retry_after" in self.off else self.config.retry_after_s
+
+    async def _after_loading(self, req: Request) -> Plan:
+        """``--disable loading_refusal``: hold the request until the model is loaded."""
+        await asyncio.sleep(self._ready_at - time.monotonic())  # ok: the misbehaviour itself
+        answer = self._generate(req)
+        return answer if isinstance(answer, Plan) else await answer
 
     def _planned(
         self,

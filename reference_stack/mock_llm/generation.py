@@ -92,7 +92,14 @@ def _int_param(body: dict[str, Any], key: str, minimum: int) -> int | None:
     return value
 
 
-def parse_generation(path: str, body: Any) -> GenerationRequest:
+def parse_generation(
+    path: str,
+    body: Any,
+    *,
+    max_inputs: int = MAX_EMBEDDING_INPUTS,
+    max_chars: int = MAX_EMBEDDING_INPUT_CHARS,
+) -> GenerationRequest:
+    """The request, validated; embeddings limits of 0 mean no limit."""
     if not isinstance(body, dict):
         raise BadRequest(400, "the request body must be a JSON object")
     model = body.get("model")
@@ -146,7 +153,7 @@ def parse_generation(path: str, body: Any) -> GenerationRequest:
             raise BadRequest(400, "'prompt' must be a string", "prompt")
         prompt_words = _words(prompt)
     else:
-        inputs = _embedding_inputs(body.get("input"))
+        inputs = _embedding_inputs(body.get("input"), max_inputs, max_chars)
         prompt_words = sum(_words(text) for text in inputs)
     encoding_format = body.get("encoding_format") or "float"
     if encoding_format not in ("float", "base64"):
@@ -167,7 +174,7 @@ def parse_generation(path: str, body: Any) -> GenerationRequest:
     )
 
 
-def _embedding_inputs(raw: Any) -> list[str]:
+def _embedding_inputs(raw: Any, max_inputs: int, max_chars: int) -> list[str]:
     if isinstance(raw, str):
         items: list[Any] = [raw]
     elif isinstance(raw, list) and raw:
@@ -175,10 +182,10 @@ def _embedding_inputs(raw: Any) -> list[str]:
         items = [raw] if all(isinstance(t, int) for t in raw) else raw
     else:
         raise BadRequest(400, "'input' must be a string or a non-empty list", "input")
-    if len(items) > MAX_EMBEDDING_INPUTS:
+    if max_inputs and len(items) > max_inputs:
         raise BadRequest(
             413,
-            f"input has {len(items)} items; at most {MAX_EMBEDDING_INPUTS} are allowed per "
+            f"input has {len(items)} items; at most {max_inputs} are allowed per "
             "request, split it into several requests",
             "input",
         )
@@ -188,11 +195,10 @@ def _embedding_inputs(raw: Any) -> list[str]:
             item = " ".join(str(t) for t in item)
         if not isinstance(item, str):
             raise BadRequest(400, f"input[{i}] must be a string or a list of token ids", "input")
-        if len(item) > MAX_EMBEDDING_INPUT_CHARS:
+        if max_chars and len(item) > max_chars:
             raise BadRequest(
                 400,
-                f"input[{i}] has {len(item)} characters; the maximum is "
-                f"{MAX_EMBEDDING_INPUT_CHARS}, shorten it",
+                f"input[{i}] has {len(item)} characters; the maximum is {max_chars}, shorten it",
                 "input",
             )
         texts.append(item)

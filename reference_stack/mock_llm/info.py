@@ -23,22 +23,32 @@ MODEL_CREATED = 1_700_000_000  # a fixed "created" so /v1/models is byte-for-byt
 
 def read_endpoint(engine: Engine, path: str) -> Plan:
     state = engine.state
+    off = engine.off
     if path == "/healthz":
+        if "liveness" in off and state != "ready":
+            return engine.json_plan(503, {"status": state})
         return engine.json_plan(200, {"status": "ok"})
     if path == "/readyz":
-        return engine.json_plan(200 if state == "ready" else 503, {"status": state})
+        ready = state == "ready" or "readiness" in off
+        return engine.json_plan(200 if ready else 503, {"status": state})
+    breakers = engine.dependency.health_json() if engine.dependency is not None else None
     if path == "/health":
         # llama.cpp server: 200 {"status":"ok"}, 503 "Loading model" while loading.
+        body: dict[str, Any]
         if state == "ready":
-            return engine.json_plan(200, {"status": "ok"})
-        message = "Loading model" if state == "loading" else "Shutting down"
-        return engine.json_plan(
-            503, {"error": {"code": 503, "message": message, "type": "unavailable_error"}}
-        )
+            body = {"status": "ok"}
+        else:
+            message = "Loading model" if state == "loading" else "Shutting down"
+            body = {"error": {"code": 503, "message": message, "type": "unavailable_error"}}
+        if breakers is not None:
+            body["circuit_breakers"] = breakers
+        return engine.json_plan(200 if state == "ready" else 503, body)
     if path == "/metrics":
-        text = engine.stats.prometheus(engine.in_flight, engine.queued).encode()
+        text = engine.stats.prometheus(engine.in_flight, engine.queued)
+        if engine.dependency is not None:
+            text += engine.dependency.prometheus()
         headers = [("content-type", "text/plain; version=0.0.4"), *engine._base_headers]
-        return Plan(200, headers, body=text)
+        return Plan(200, headers, body=text.encode())
     if path == "/v1/models":
         data = [
             {

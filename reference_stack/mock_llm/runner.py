@@ -65,8 +65,14 @@ async def _serve(config: MockConfig, host: str, port: int) -> int:
     try:
         await signals.get()
         engine.begin_drain()
-        log(f"draining: {engine.in_flight} in flight, up to {config.drain_timeout_s:g} s")
-        drained = asyncio.ensure_future(engine.wait_idle(config.drain_timeout_s))
+        # --disable drain / drain_deadline (behaviours.py): no wait, or no limit on it.
+        within_s: float | None = config.drain_timeout_s
+        if "drain" in engine.off:
+            within_s = 0.0
+        elif "drain_deadline" in engine.off:
+            within_s = None
+        log(f"draining: {engine.in_flight} in flight, up to {within_s} s")
+        drained = asyncio.ensure_future(engine.wait_idle(within_s))
         second = asyncio.ensure_future(signals.get())
         await asyncio.wait({drained, second}, return_when=asyncio.FIRST_COMPLETED)
         second.cancel()
@@ -76,6 +82,8 @@ async def _serve(config: MockConfig, host: str, port: int) -> int:
         else:
             log("drained")
     finally:
+        if engine.dependency is not None:
+            engine.dependency.stop()
         await server.close()
     return 0
 
