@@ -8,7 +8,8 @@ Brings the reference stack up with the configured backend (``AISTACK_BACKEND``,
 files to ``--results-dir`` and takes the stack down again — also on Ctrl-C. The exit
 code is Locust's, which our collector sets to 1 when an SLO is missed or, with
 ``--baseline PREVIOUS.json``, when a metric regressed beyond its tolerance against
-that run: those are the nightly's SLO and baseline gates. The resilience step is plain pytest (see scripts/nightly).
+that run: those are the nightly's SLO and baseline gates. The resilience step is
+plain pytest (see scripts/docker-lane --nightly).
 """
 
 from __future__ import annotations
