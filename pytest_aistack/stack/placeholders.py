@@ -19,6 +19,9 @@ process on 127.0.0.1; ``docker_engine``: the container world):
 ``${admin_token}``      per-run bearer token of the mock LLM admin API
 ``${master_key}``       per-run gateway master key
 ``${log_dir}``          this run's log directory (``/tmp`` in a container)
+``${cache_dir}``        pytest-aistack's cache on this machine (``$AISTACK_CACHE_DIR``,
+                        else ``${XDG_CACHE_HOME:-~/.cache}/pytest-aistack``): where
+                        ``make llamacpp`` puts the llama.cpp venv and model; local only
 ``${url:S}``            service S's address (``http://…`` or ``redis://…``)
 ``${port:S}``           service S's port
 ``${proxy_url:S}``      ``http://`` address of the Toxiproxy proxy in front of S
@@ -46,6 +49,7 @@ OWN_NAMES = (
     "admin_token",
     "master_key",
     "log_dir",
+    "cache_dir",
 )
 SERVICE_NAMES = ("url", "port", "proxy_url", "proxy_host", "proxy_port")
 PROXY_NAMES = frozenset({"proxy_url", "proxy_host", "proxy_port"})

@@ -1,0 +1,1 @@
+"""The llama.cpp variant of the reference stack: a tiny GGUF model made at set-up."""
