@@ -16,6 +16,7 @@ def test_every_marker_is_listed_with_signature_and_help(
     result.stdout.fnmatch_lines([line.replace("[", "[[]") for line in lines], consecutive=False)
     assert {spec.name for spec in MARKERS} == {
         "resilience",
+        "conformance",
         "load",
         "requires_cloud",
         "requires_vllm",
