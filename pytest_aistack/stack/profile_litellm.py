@@ -264,15 +264,26 @@ def _backend(c: ConfigReader, d: Deployment, proxy_map: Mapping[str, str]) -> di
             (("litellm_params",), d.params),
             (("model_info",), d.info),
         ):
-            value = c.number(data, key, (*d.where, *scope), ("policy", "rate_limit"), whole=True)
-            if value is not None:
+            where = (*d.where, *scope)
+            value = c.number(data, key, where, ("policy", "rate_limit"), whole=True)
+            if value == 0:
+                c.fail(("backends", d.id), (*where, key), value,
+                       f"a {key} of 0 admits nothing; remove it or set a limit >= 1")  # fmt: skip
+            elif value is not None:
                 backend[key] = value
+            if value is not None:
                 break
     # Router.deployment_callback_on_failure: model_info.cooldown_time, then litellm_params'.
     for scope, data in ((("model_info",), d.info), (("litellm_params",), d.params)):
-        cooldown = c.number(data, "cooldown_time", (*d.where, *scope), ("backends", d.id))
-        if cooldown is not None:
+        where = (*d.where, *scope)
+        cooldown = c.number(data, "cooldown_time", where, ("backends", d.id))
+        if cooldown == 0:
+            c.fail(("backends", d.id), (*where, "cooldown_time"), cooldown,
+                   "LiteLLM cools this deployment down for 0 s, so its breaker never keeps it "
+                   "out; remove cooldown_time or set seconds > 0")  # fmt: skip
+        elif cooldown is not None:
             backend["cooldown_s"] = cooldown
+        if cooldown is not None:
             break
     return backend
 

@@ -258,6 +258,12 @@ ERRORS = [
     (["model_list", 0, "litellm_params", "timeout"], "os.environ/TIMEOUT",
      "model_list.0.litellm_params.timeout: 'os.environ/TIMEOUT' (str): read from the environment "
      "when the gateway starts, so unknown here; write the number in the config"),
+    (["router_settings"], ["allowed_fails: 1"],
+     "router_settings: ['allowed_fails: 1'] (list): expected a mapping; fix the LiteLLM config"),
+    (["model_list", 0, "litellm_params", "rpm"], 0,
+     "model_list.0.litellm_params.rpm: 0 (int): a rpm of 0 admits nothing"),
+    (["model_list", 0, "model_info", "cooldown_time"], 0,
+     "model_list.0.model_info.cooldown_time: 0 (int): LiteLLM cools this deployment down for 0 s"),
     (["router_settings", "timeout"], "soon",
      "router_settings.timeout: 'soon' (str): expected a number of seconds >= 0"),
     (["router_settings", "num_retries"], 1.5,
