@@ -23,6 +23,8 @@ def write_external_profile(stack: Stack, profile: Profile, dest: Path) -> Path:
     raw: dict[str, Any] = yaml.safe_load(profile.path.read_text()) or {}
     raw.pop("settings", None)  # the caller's settings, not the stack's
     raw.setdefault("gateway", {})["url"] = stack.gateway_url
+    if stack.gateway_replica_urls:
+        raw["gateway"]["replicas"] = list(stack.gateway_replica_urls)
     raw.setdefault("toxiproxy", {})["url"] = stack.toxiproxy_url or ""
     redis = stack.endpoints.get("redis")
     if redis is not None and isinstance(raw.get("redis"), dict):

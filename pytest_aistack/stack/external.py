@@ -43,6 +43,10 @@ class ExternalBackend:
             why = _probe(p.gateway_url)
             if why:
                 problems.append(f"gateway {p.gateway_url} (gateway.url): {why}")
+        for i, url in enumerate(p.gateway_replica_urls):
+            why = _probe(url) if url else "empty; set it to that instance's URL"
+            if why:
+                problems.append(f"gateway replica {url} (gateway.replicas.{i}): {why}")
         key = os.environ.get(p.gateway_key_env, "")
         if not key:
             problems.append(
@@ -78,6 +82,7 @@ class ExternalBackend:
             gateway_key=Secret(key),
             toxiproxy_url=p.toxiproxy_url.rstrip("/") or None,
             endpoints=endpoints,
+            gateway_replica_urls=tuple(url.rstrip("/") for url in p.gateway_replica_urls),
             admin_token=Secret(admin_token) if admin_token else None,
         )
 

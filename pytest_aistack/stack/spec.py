@@ -17,6 +17,7 @@ about processes or containers.
 The ``stack.yaml`` format (every key except ``command`` optional)::
 
     gateway: gateway            # the service clients talk to
+    gateway_replicas: [gateway-2]   # more instances of the same gateway (shared state)
     toxiproxy: toxiproxy        # the service that hosts the proxies
     services:
       vllm-a:
@@ -104,6 +105,8 @@ class StackSpec:
     services: Mapping[str, ServiceSpec]
     gateway: str | None = None
     toxiproxy: str | None = None
+    # More instances of the gateway, sharing its state (e.g. its cooldowns in Redis).
+    gateway_replicas: tuple[str, ...] = ()
 
     def startup_waves(self) -> list[list[ServiceSpec]]:
         """Services grouped so that each wave only depends on earlier waves.
@@ -166,6 +169,8 @@ class Stack:
     gateway_key: Secret
     toxiproxy_url: str | None
     endpoints: Mapping[str, Endpoint]
+    # URLs of more instances of the same gateway (same key, shared state), in order.
+    gateway_replica_urls: tuple[str, ...] = ()
     admin_token: Secret | None = None  # bearer token for the mock LLM admin API
     log_dir: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -252,21 +257,48 @@ def parse_stack_spec(raw: object, path: Path) -> StackSpec:
                 f"{path}: {role}: {value!r} is not a service; known: {', '.join(sorted(services))}"
             )
         roles[role] = value
-    unknown = set(raw) - {"services", "gateway", "toxiproxy"}
+    replicas = _parse_gateway_replicas(
+        raw.get("gateway_replicas"), roles["gateway"], services, path
+    )
+    unknown = set(raw) - {"services", "gateway", "gateway_replicas", "toxiproxy"}
     if unknown:
         raise StackSpecError(
             f"{path}: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))}; "
-            "allowed: services, gateway, toxiproxy"
+            "allowed: services, gateway, gateway_replicas, toxiproxy"
         )
     if proxies and roles["toxiproxy"] is None:
         raise StackSpecError(
             f"{path}: services declare proxies but no 'toxiproxy: <service>' names the proxy host"
         )
     spec = StackSpec(
-        path=path, services=services, gateway=roles["gateway"], toxiproxy=roles["toxiproxy"]
+        path=path,
+        services=services,
+        gateway=roles["gateway"],
+        toxiproxy=roles["toxiproxy"],
+        gateway_replicas=replicas,
     )
     _check_placeholders(spec)  # also rejects cycles (startup_waves) now, not at start-up
     return spec
+
+
+def _parse_gateway_replicas(
+    raw: object, gateway: str | None, services: Mapping[str, ServiceSpec], path: Path
+) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    where = f"{path}: gateway_replicas"
+    if not isinstance(raw, list) or not all(isinstance(name, str) for name in raw):
+        raise StackSpecError(f"{where}: expected a list of service names, got {raw!r}")
+    if gateway is None:
+        raise StackSpecError(f"{where}: needs 'gateway: <service>', the instance they replicate")
+    for name in raw:
+        if name not in services:
+            raise StackSpecError(
+                f"{where}: {name!r} is not a service; known: {', '.join(sorted(services))}"
+            )
+        if name == gateway or raw.count(name) > 1:
+            raise StackSpecError(f"{where}: {name!r} is named twice (the gateway is {gateway!r})")
+    return tuple(raw)
 
 
 def _parse_service(name: str, body: object, path: Path) -> ServiceSpec:

@@ -196,6 +196,7 @@ def build_stack(
         gateway_key=run.master_key,
         toxiproxy_url=endpoints[toxiproxy].url if toxiproxy else None,
         endpoints=endpoints,
+        gateway_replica_urls=tuple(endpoints[name].url for name in spec.gateway_replicas),
         admin_token=run.admin_token,
         log_dir=run.log_dir,
         extra=dict(extra),

@@ -44,7 +44,7 @@ def test_host_and_port_placeholders_are_the_container_listen_address_and_port() 
         "toxiproxy": ("0.0.0.0", "8474"),
         "redis": ("0.0.0.0", "6379"),
         **dict.fromkeys(("vllm-a", "vllm-b", "ollama", "cloud"), ("0.0.0.0", "8000")),
-        "gateway": ("0.0.0.0", "8000"),
+        **dict.fromkeys(("gateway", "gateway-2"), ("0.0.0.0", "8000")),
     }
 
 

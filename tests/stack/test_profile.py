@@ -84,3 +84,47 @@ def test_missing_file_says_what_to_point_at(tmp_path: Path) -> None:
 def test_settings_key_is_left_to_the_settings_resolver(tmp_path: Path) -> None:
     profile = load_profile(write(tmp_path, "settings:\n  strict: true\n" + VALID))
     assert profile.raw_settings == {"strict": True}
+
+
+def test_gateway_replicas_and_rate_limit_keys_parse(tmp_path: Path) -> None:
+    text = VALID.replace(
+        "  model_group: chat\n",
+        "  model_group: chat\n  replicas: [http://127.0.0.1:4001, http://127.0.0.1:4002]\n",
+        1,
+    ) + (
+        "  rate_limit:\n    model_group: chat\n    rpm: 5\n    window_s: 10\n"
+        "    max_hold_s: 0.5\n    retry_after_header: x-retry-in\n"
+    )
+    profile = load_profile(write(tmp_path, text))
+    assert profile.gateway_replica_urls == ("http://127.0.0.1:4001", "http://127.0.0.1:4002")
+    policy = profile.policy
+    assert (policy.rate_limited_group, policy.rpm) == ("chat", 5)
+    assert (policy.rate_window_s, policy.rate_max_hold_s) == (10.0, 0.5)
+    assert policy.retry_after_header == "x-retry-in"
+
+
+def test_rate_limit_defaults_are_litellms_minute_and_a_prompt_429(tmp_path: Path) -> None:
+    text = VALID + "  rate_limit: {model_group: chat, rpm: 5}\n"
+    policy = load_profile(write(tmp_path, text)).policy
+    assert (policy.rate_window_s, policy.rate_max_hold_s) == (60.0, 1.0)
+    assert policy.retry_after_header == "retry-after"
+    assert load_profile(write(tmp_path, VALID)).gateway_replica_urls == ()
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("  rate_limit: {model_group: chat, rpm: 5, window_s: 0}\n", "rate_limit.window_s"),
+        ("  rate_limit: {model_group: chat, rpm: 5, max_hold_s: -1}\n", "rate_limit.max_hold_s"),
+        ("  rate_limit: {model_group: chat, rpm: 5, windw_s: 9}\n", "rate_limit.windw_s: unknown"),
+    ],
+)
+def test_bad_rate_limit_keys_name_the_key(tmp_path: Path, extra: str, expected: str) -> None:
+    with pytest.raises(ProfileError, match=expected.replace(".", r"\.")):
+        load_profile(write(tmp_path, VALID + extra))
+
+
+def test_gateway_replicas_must_be_a_list_of_urls(tmp_path: Path) -> None:
+    text = VALID.replace("  model_group: chat\n", "  model_group: chat\n  replicas: 4001\n", 1)
+    with pytest.raises(ProfileError, match=r"gateway\.replicas: expected a list"):
+        load_profile(write(tmp_path, text))

@@ -25,7 +25,11 @@ def spec_of(services: dict[str, object], **top: object) -> object:
 def test_reference_stack_starts_gateway_after_everything_it_depends_on() -> None:
     spec = load_stack_spec(REFERENCE_SPEC)
     waves = [[s.name for s in wave] for wave in spec.startup_waves()]
-    assert waves[-1] == ["gateway"]
+    # Two instances of the same gateway, started together (shared state in Redis).
+    assert waves[-1] == ["gateway", "gateway-2"]
+    assert spec.gateway_replicas == ("gateway-2",)
+    assert spec.services["gateway-2"].command == spec.services["gateway"].command
+    assert spec.services["gateway-2"].config_template == spec.services["gateway"].config_template
     assert set(waves[0]) == {"toxiproxy", "redis", "vllm-a", "vllm-b", "ollama", "cloud"}
     assert spec.gateway == "gateway"
     assert spec.toxiproxy == "toxiproxy"
@@ -74,6 +78,32 @@ def test_invalid_stack_files_name_file_key_and_fix(raw: object, message: str) ->
         parse_stack_spec(raw, HERE)
     assert str(excinfo.value).startswith(f"{HERE}: ")
     assert message in str(excinfo.value)
+
+
+GATEWAYS = {"gw": {"command": ["x"]}, "gw2": {"command": ["x"]}}
+
+
+@pytest.mark.parametrize(
+    ("top", "message"),
+    [
+        ({"gateway_replicas": ["gw2"]}, "gateway_replicas: needs 'gateway: <service>'"),
+        ({"gateway": "gw", "gateway_replicas": "gw2"}, "expected a list of service names"),
+        ({"gateway": "gw", "gateway_replicas": ["gw3"]}, "'gw3' is not a service; known: gw, gw2"),
+        ({"gateway": "gw", "gateway_replicas": ["gw"]}, "'gw' is named twice"),
+        ({"gateway": "gw", "gateway_replicas": ["gw2", "gw2"]}, "'gw2' is named twice"),
+    ],
+)
+def test_gateway_replicas_must_be_other_services(top: dict[str, object], message: str) -> None:
+    with pytest.raises(StackSpecError) as err:
+        parse_stack_spec(spec_of(GATEWAYS, **top), HERE)
+    assert message in str(err.value)
+    assert str(err.value).startswith("stack.yaml: gateway_replicas")
+
+
+def test_gateway_replicas_parse_in_order() -> None:
+    spec = parse_stack_spec(spec_of(GATEWAYS, gateway="gw", gateway_replicas=["gw2"]), HERE)
+    assert spec.gateway_replicas == ("gw2",)
+    assert parse_stack_spec(spec_of(GATEWAYS, gateway="gw"), HERE).gateway_replicas == ()
 
 
 def test_yaml_errors_name_the_file(tmp_path: Path) -> None:
