@@ -80,7 +80,7 @@ def test_invalid_stack_files_name_file_key_and_fix(raw: object, message: str) ->
     assert message in str(excinfo.value)
 
 
-GATEWAYS = {"gw": {"command": ["x"]}, "gw2": {"command": ["x"]}}
+GATEWAYS: dict[str, object] = {"gw": {"command": ["x"]}, "gw2": {"command": ["x"]}}
 
 
 @pytest.mark.parametrize(
