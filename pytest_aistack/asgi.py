@@ -11,6 +11,12 @@ socket::
         )
         assert stream.done and stream.finish_reason == "stop"
 
+The stream is judged by the same classifier as the scenarios and the load generator
+(:class:`pytest_aistack.llm.StreamRecorder`, docs/metrics.md "Outcomes"):
+``stream.outcome`` is ``ok`` only for a complete answer, and ``stream.record`` is the
+:class:`~pytest_aistack.metrics.RequestRecord` a load run would have written. The
+events (``stream.events``) come from the classifier's own SSE parser.
+
 ``asgi_lifespan_client`` runs the app's lifespan (asgi-lifespan ``LifespanManager``:
 startup before the first request, shutdown after the last) and yields an
 ``httpx.AsyncClient`` on ``httpx.ASGITransport``. Two things differ from a real
@@ -23,7 +29,9 @@ under a deadline (``request_timeout``) and fails with ``httpx.ReadTimeout`` inst
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -31,7 +39,11 @@ from typing import Any, Literal
 
 import httpx
 from asgi_lifespan import LifespanManager
-from httpx_sse import ServerSentEvent, aconnect_sse
+from httpx_sse import ServerSentEvent
+
+from pytest_aistack.llm.sse import SSEParser
+from pytest_aistack.llm.stream import StreamRecorder, StreamTimeouts
+from pytest_aistack.metrics.record import Outcome, RequestRecord
 
 __all__ = [
     "DeadlineASGITransport",
@@ -159,6 +171,17 @@ class OpenAIStream:
     status_code: int
     headers: httpx.Headers
     events: list[OpenAIEvent] = field(default_factory=list)
+    # The classifier's verdict; None only for an OpenAIStream built by hand.
+    record: RequestRecord | None = None
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return self.record.outcome if self.record is not None else None
+
+    @property
+    def succeeded(self) -> bool:
+        """A complete answer: the classifier's ``ok`` (finish_reason and ``[DONE]``)."""
+        return self.outcome is Outcome.OK
 
     @property
     def content(self) -> str:
@@ -192,6 +215,9 @@ class OpenAIStream:
         return [event.raw for event in self.events if event.kind == "malformed"]
 
 
+_request_ids = itertools.count(1)
+
+
 async def collect_openai_stream(
     client: httpx.AsyncClient,
     url: str,
@@ -199,15 +225,39 @@ async def collect_openai_stream(
     json: Any = None,
     headers: Mapping[str, str] | None = None,
     method: str = "POST",
+    timeouts: StreamTimeouts | None = None,
 ) -> OpenAIStream:
-    """Send one streaming request and read every event; a non-2xx answer has no events."""
-    # httpx-sse adds its Accept header to the dict it is given: always pass a fresh one.
-    async with aconnect_sse(client, method, url, json=json, headers=dict(headers or {})) as source:
-        response = source.response
+    """Send one streaming request, read every event and judge the stream.
+
+    A non-2xx answer has no events (its outcome is ``http_error``). ``timeouts`` bound
+    each read as in a load run (default :class:`StreamTimeouts`); over the in-process
+    transport the body arrives whole, so only the client's ``request_timeout`` applies.
+    """
+    request = client.build_request(
+        method,
+        url,
+        json=json,
+        headers={"accept": "text/event-stream", "cache-control": "no-store", **(headers or {})},
+    )
+    recorder = StreamRecorder(
+        f"asgi-{next(_request_ids)}", time.monotonic_ns(), timeouts=timeouts or StreamTimeouts()
+    )
+    response = await client.send(request, stream=True)
+    try:
+        recorder.on_headers(
+            response.status_code, response.headers.get("content-type", ""), time.monotonic_ns()
+        )
         result = OpenAIStream(response.status_code, response.headers)
-        if response.status_code >= 300:
-            await response.aread()
-            return result
-        async for sse in source.aiter_sse():
-            result.events.append(parse_openai_event(sse))
-        return result
+        parser = SSEParser() if response.status_code < 300 else None
+        async for chunk in response.aiter_raw():
+            recorder.on_bytes(chunk, time.monotonic_ns())
+            for sse in parser.feed(chunk) if parser is not None else ():
+                event = ServerSentEvent(
+                    event=sse.event.decode("utf-8", "replace"),
+                    data=sse.data.decode("utf-8", "replace"),
+                )
+                result.events.append(parse_openai_event(event))
+    finally:
+        await response.aclose()
+    result.record = recorder.finish(time.monotonic_ns())
+    return result

@@ -16,6 +16,7 @@ from pytest_aistack.asgi import (
     collect_openai_stream,
     parse_openai_event,
 )
+from pytest_aistack.metrics.record import Outcome
 
 
 class RecordingApp:
@@ -78,6 +79,9 @@ async def test_collect_openai_stream() -> None:
     async with asgi_lifespan_client(RecordingApp(body)) as client:
         stream = await collect_openai_stream(client, "/sse", json={})
     assert stream.content == "Hello"
+    # The classifier agrees with the events: a payload that is not JSON fails the stream.
+    assert stream.outcome is Outcome.MALFORMED
+    assert not stream.succeeded
     assert stream.finish_reason == "stop"
     assert stream.usage == {"completion_tokens": 2}
     assert stream.done

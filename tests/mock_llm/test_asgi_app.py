@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from pytest_aistack.asgi import asgi_lifespan_client, collect_openai_stream
+from pytest_aistack.metrics.record import Outcome
 from reference_stack.mock_llm import MockConfig, StreamCutError, TimingProfile, create_app
 
 CONFIG = MockConfig(name="asgi-a", models=("qwen",), timing=TimingProfile(ttft_ms=2, itl_ms=1))
@@ -25,6 +26,12 @@ async def test_stream_through_the_asgi_app() -> None:
             client, "/v1/chat/completions", json=STREAM, headers={"x-request-id": "in-proc"}
         )
     assert stream.status_code == 200
+    # The one stream judge: what a load run against the same app would record.
+    assert stream.outcome is Outcome.OK
+    assert stream.succeeded
+    assert stream.record is not None
+    assert stream.record.usage_output_tokens == 16
+    assert len(stream.record.content_ns) == 16
     assert stream.done
     assert stream.content == " ".join(f"tok{i}" for i in range(16))
     assert len(stream.content_events) == 16
@@ -50,6 +57,8 @@ async def test_inband_error_and_malformed_events_are_classified() -> None:
         malformed = await collect_openai_stream(
             client, "/v1/chat/completions", json=STREAM, headers={"x-mock-fault": "malformed,at=1"}
         )
+    assert (errored.outcome, malformed.outcome) == (Outcome.INBAND_ERROR, Outcome.MALFORMED)
+    assert not errored.succeeded
     assert not errored.done
     assert errored.errors == [{"message": "injected fault: in-band error", "type": "server_error",
                                "param": None, "code": 500}]  # fmt: skip
@@ -94,7 +103,12 @@ async def test_admin_api_in_process() -> None:
             "/admin/faults", json={"fault": "status,code=502", "count": 1}, headers=auth
         )
         assert added.status_code == 200
-        assert (await client.post("/v1/chat/completions", json=STREAM)).status_code == 502
+        refused = await collect_openai_stream(client, "/v1/chat/completions", json=STREAM)
+        assert (refused.status_code, refused.outcome, refused.events) == (
+            502,
+            Outcome.HTTP_ERROR,
+            [],
+        )
         assert (await client.post("/v1/chat/completions", json=STREAM)).status_code == 200
         stats = (await client.get("/admin/stats", headers=auth)).json()
     assert stats["endpoints"]["POST /v1/chat/completions"]["by_status"] == {"200": 1, "502": 1}
