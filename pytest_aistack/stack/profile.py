@@ -32,6 +32,8 @@ TOP_LEVEL_KEYS = (
     "backends",
     "model_groups",
     "policy",
+    # Read by pytest_aistack.conformance.profile: one file may describe both.
+    "conformance",
 )
 # Names as in LiteLLM's RetryPolicy and AllowedFailsPolicy (litellm/types/router.py, 1.106.2).
 _ERRORS = ("BadRequest", "Authentication", "Timeout", "RateLimit", "ContentPolicyViolation")

@@ -93,3 +93,13 @@ def test_prometheus_samples_match_by_name_suffix_and_labels() -> None:
     assert find_value(samples, "circuit_breaker_state", {"service": "db"}) == 2
     assert find_value(samples, "x_circuit_breaker_state", {"service": "redis"}) == 1
     assert find_value(samples, "circuit_breaker_state", {"service": "none"}) is None
+
+
+def test_one_file_may_hold_a_stack_profile_and_a_conformance_section(tmp_path: Path) -> None:
+    from pytest_aistack.stack.profile import load_profile
+
+    reference = (ROOT / "reference_stack" / "aistack.yaml").read_text()
+    path = tmp_path / "both.yaml"
+    path.write_text(reference + "\n" + MINIMAL)
+    assert load_profile(path).primary_group == "chat"
+    assert list(load_conformance_profile(path).servers) == ["llm"]
