@@ -269,6 +269,21 @@ def proxy_truth(backend: str, proxy: str | None, toxiproxy_url: str | None) -> G
     return LedgerTruth(backend, proxy, toxiproxy_url)
 
 
+def attempts(truth: GroundTruth, request_id: str, between: tuple[float, float]) -> int:
+    """How many times ``request_id`` reached the backend between wall-clock t0 and t1.
+
+    A gateway's retry resends the client's x-request-id: the mock counts the repeats in
+    its record's ``attempts`` (docs/mock_llm.md), the ledger keeps one record per request.
+    Records without an id (a gateway that does not forward it) count too, so ``between``
+    must hold this request alone.
+    """
+    return sum(
+        int(record.get("attempts", 1))
+        for record in truth.requests_between(*between)
+        if record.get("request_id") in (request_id, None)
+    )
+
+
 def summary(truths: Iterable[GroundTruth]) -> str:
     """One line for a verdict: which source each backend's evidence came from."""
     return "ground truth: " + "; ".join(truth.describe() for truth in truths)

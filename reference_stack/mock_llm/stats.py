@@ -30,6 +30,9 @@ class RequestRecord:
     # written together share a stamp). Only with --record-token-times: 8 bytes per token.
     # An array, not a list: arrays are not tracked by the cyclic GC (see Stats.reset).
     token_times: array[float] | None = None
+    # How many requests with this id reached this backend (this record is the latest): a
+    # gateway's retry resends the client's x-request-id, so this counts its attempts here.
+    attempts: int = 1
 
     def as_tuple(self) -> tuple[Any, ...]:
         # Not dataclasses.astuple: that deep-copies field by field, ~10x slower.
@@ -41,6 +44,7 @@ class RequestRecord:
 
 RECORD_FIELDS = tuple(f.name for f in fields(RequestRecord))
 SealedRecord = tuple[Any, ...]  # a finished RequestRecord, as as_tuple() gives it
+_ATTEMPTS = RECORD_FIELDS.index("attempts")
 
 
 def record_json(values: SealedRecord) -> dict[str, Any]:
@@ -84,8 +88,13 @@ class Stats:
     def add_record(self, record: RequestRecord) -> None:
         records = self.records
         request_id = record.request_id
-        records.pop(request_id, None)  # a repeated id keeps its latest record (at the end)
-        records[request_id] = record
+        previous = records.pop(request_id, None)  # a repeated id keeps its latest record
+        if previous is not None:
+            before = (
+                previous.attempts if isinstance(previous, RequestRecord) else previous[_ATTEMPTS]
+            )
+            record.attempts = before + 1
+        records[request_id] = record  # (at the end)
         self._order.append(request_id)
         counts = self._order_counts
         counts[request_id] = counts.get(request_id, 0) + 1

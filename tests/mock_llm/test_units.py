@@ -166,6 +166,19 @@ def test_records_are_bounded_and_keep_the_latest_of_a_repeated_id() -> None:
     assert len(stats.records) == 3
 
 
+def test_a_repeated_id_counts_its_attempts_also_after_sealing() -> None:
+    stats = Stats("b", max_records=10)
+    first = make_record("retried")
+    stats.add_record(first)
+    stats.seal(first)  # the first attempt ended: its record is a tuple now
+    stats.add_record(make_record("retried"))
+    stats.add_record(make_record("once"))
+    stats.add_record(make_record("retried"))
+    records = stats.records_json()
+    assert records["retried"]["attempts"] == 3
+    assert records["once"]["attempts"] == 1
+
+
 def test_sealed_records_are_untracked_by_the_gc_and_report_the_same() -> None:
     stats = Stats("b", max_records=10)
     record = make_record("r")
