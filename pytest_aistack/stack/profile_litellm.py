@@ -336,9 +336,15 @@ def fill_from_litellm(
             ("litellm_config",),
             f"{config}: no such file (the path is relative to the profile's folder)",
         )
+    result = derive_profile(config)
     gateway = explicit.get("gateway")
     primary = gateway.get("model_group") if isinstance(gateway, dict) else None
-    result = derive_profile(config, model_group=primary if isinstance(primary, str) else None)
+    if primary != result.profile["gateway"]["model_group"] and primary in result.profile.get(
+        "model_groups", {}
+    ):
+        # The policy's timeouts follow the primary group's chain (an unknown group is
+        # reported by the profile's own check of gateway.model_group).
+        result = derive_profile(config, model_group=primary)
     errors = [p.message for p in result.errors if not _stated(explicit, p.target)]
     if errors:
         listed = "".join(f"\n- {message}" for message in errors)

@@ -223,3 +223,17 @@ def test_a_missing_litellm_config(tmp_path: Path) -> None:
         f"{path}:2: litellm_config: {tmp_path / 'nope.yaml'}: no such file "
         "(the path is relative to the profile's folder)"
     )
+
+
+def test_the_profile_picks_the_primary_group(tmp_path: Path) -> None:
+    config = base()
+    config["model_list"][2]["litellm_params"]["timeout"] = 9  # spare: the primary below
+    config["router_settings"]["fallbacks"] = []
+    path = write_pair(tmp_path, config, "gateway: {model_group: spare}\n")
+    profile = load_profile(path)
+    assert profile.primary_group == "spare"
+    assert profile.policy.timeout_s == 9  # the longest of the primary's chain
+    assert profile.backends["a"].timeout_s == 2
+    path = write_pair(tmp_path, config, "gateway: {model_group: nope}\n")
+    with pytest.raises(ProfileError, match=r":2: gateway.model_group: expected one of chat, spare"):
+        load_profile(path)
