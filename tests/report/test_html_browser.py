@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +113,26 @@ def test_page_loads_nothing(tmp_path: Path, attribute: str) -> None:
     """Self-contained: no script, stylesheet, image or font from anywhere."""
     html = _report(tmp_path, load=True).read_text()
     assert attribute not in html
+
+
+# Strict: the fixture fails, which pytest reports as an error at setup; the run fails.
+@pytest.mark.parametrize(("strict", "outcome"), [(False, "SKIPPED"), (True, "ERROR")])
+def test_no_chromium_skips_with_the_reason_and_fails_strict(
+    tmp_path: Path, strict: bool, outcome: str
+) -> None:
+    missing = tmp_path / "no-chromium"
+    command = [
+        sys.executable, "-m", "pytest", str(Path(__file__)), "-p", "no:cacheprovider",
+        "-k", "draws_every_plot", "-rsf", *(["--aistack-strict"] if strict else []),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "AISTACK_CHROMIUM": str(missing)},
+        check=False,
+    )
+    assert f"{outcome} " in done.stdout, done.stdout[-3000:]
+    assert f"chromium: AISTACK_CHROMIUM={missing} is not an executable" in done.stdout
+    assert done.returncode == (1 if strict else 0), done.stdout[-3000:]
