@@ -189,11 +189,12 @@ def _deployments(c: ConfigReader) -> list[Deployment]:
             continue
         if "*" in name:
             c.fail(
-                ("model_groups", name),
+                ("model_groups",),
                 (*where, "model_name"),
                 name,
                 "a wildcard routes any model name to the provider, so it has no deployments "
-                "to test; list the model groups you serve by name (or leave it out of the profile)",
+                "to test; list the model groups you serve by name, or state model_groups in "
+                "the profile (the named groups are still derived)",
             )
             continue
         params = c.section(entry.get("litellm_params"), (*where, "litellm_params"))

@@ -237,3 +237,12 @@ def test_the_profile_picks_the_primary_group(tmp_path: Path) -> None:
     path = write_pair(tmp_path, config, "gateway: {model_group: nope}\n")
     with pytest.raises(ProfileError, match=r":2: gateway.model_group: expected one of chat, spare"):
         load_profile(path)
+
+
+def test_a_wildcard_entry_is_settled_by_stating_model_groups(tmp_path: Path) -> None:
+    config = base()
+    config["model_list"].append({"model_name": "*", "litellm_params": {"model": "openai/*"}})
+    with pytest.raises(ProfileError, match=r"'\*' \(str\): a wildcard routes any model name"):
+        load_profile(write_pair(tmp_path, config, ""))
+    profile = load_profile(write_pair(tmp_path, config, "model_groups: {}\n"))
+    assert list(profile.model_groups) == ["chat", "spare"]
