@@ -8,13 +8,17 @@ test wrote; the client is a raw socket for the same reason.
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
+import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pytest_aistack.chaos.client import LedgerRecord, ToxiproxyClient
+from pytest_aistack.chaos.client import LedgerRecord, ProxyLedger, ToxiproxyClient
 from pytest_aistack.waiting import wait_until
 
 from .netutil import Upstream, connect, read_to_end, recv_exactly
@@ -346,3 +350,190 @@ def test_all_proxies_and_clearing(api: ToxiproxyClient, upstream: Upstream) -> N
     assert api.proxy_ledger("first").records == ()
     api.clear_ledger()
     assert all(not p.records for p in api.ledger().proxies.values())
+
+
+def test_client_reset_mid_stream(api: ToxiproxyClient, upstream: Upstream) -> None:
+    proxy = api.create_proxy("test", upstream.address)
+    client = connect(proxy.listen)
+    server = upstream.accept()
+    _stream_started(client, server, "crst-1")
+    _reset(client)
+    (record,) = _ended(api, 1)
+    assert (record.request_id, record.outcome) == ("crst-1", "client_reset")
+
+
+def test_a_request_held_by_an_upstream_toxic_never_reached_the_backend(
+    api: ToxiproxyClient, upstream: Upstream
+) -> None:
+    """The ledger records what was written upstream: a blackholed request is not there."""
+    proxy = api.create_proxy("test", upstream.address)
+    api.add_toxic("test", "timeout", {"timeout": 0}, stream="upstream")
+    with connect(proxy.listen) as client:
+        server = upstream.accept()
+        client.sendall(_request(request_id="held"))
+        server.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            server.recv(1)
+    page = api.proxy_ledger("test")
+    assert page.records == ()
+    assert page.connections["total"] == 1
+
+
+def test_head_requests_upgrades_and_interim_responses(
+    api: ToxiproxyClient, upstream: Upstream
+) -> None:
+    proxy = api.create_proxy("test", upstream.address)
+    head_request = b"HEAD /v1/models HTTP/1.1\r\nHost: b\r\n\r\n"
+    head_answer = b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n"  # no body after HEAD
+    upgrade = b"GET /ws HTTP/1.1\r\nHost: b\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+    switching = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
+    with connect(proxy.listen) as client:
+        server = upstream.accept()
+        _exchange(client, server, head_request, head_answer)
+        _exchange(client, server, upgrade, switching)
+        _exchange(client, server, b"\x81\x02hi", b"\x81\x02ok")  # websocket frames
+        records = _ended(api, 2)
+    assert [(r.method, r.status, r.outcome) for r in records] == [
+        ("HEAD", 200, "complete"),
+        ("GET", 101, "upgraded"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "first_bytes",
+    [
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  # a TLS ClientHello
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",  # h2c with prior knowledge
+        b"GARBAGE-WITHOUT-SPACES-AND-NO-END-OF-LINE-IN-SIGHT",
+    ],
+)
+def test_tls_h2c_and_garbage_are_not_http(
+    api: ToxiproxyClient, upstream: Upstream, first_bytes: bytes
+) -> None:
+    proxy = api.create_proxy("test", upstream.address)
+    with connect(proxy.listen) as client:
+        server = upstream.accept()
+        client.sendall(first_bytes)
+        assert recv_exactly(server, len(first_bytes)) == first_bytes
+        reply = b"\x00\x01 binary \xff reply"
+        server.sendall(reply)
+        assert recv_exactly(client, len(reply)) == reply
+
+    def counted() -> ProxyLedger | None:
+        page = api.proxy_ledger("test")
+        return page if page.connections["not_http"] == 1 else None
+
+    page = wait_until(counted, timeout=5, what="the connection counted as not HTTP")
+    assert page.records == ()
+
+
+def test_broken_framing_marks_the_exchange_unparseable(
+    api: ToxiproxyClient, upstream: Upstream
+) -> None:
+    proxy = api.create_proxy("test", upstream.address)
+    broken = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz-not-hex\r\n"
+    with connect(proxy.listen) as client:
+        server = upstream.accept()
+        _exchange(client, server, _request(request_id="bad-1"), broken)
+        (record,) = _ended(api, 1)
+        _exchange(client, server, b"still flows", b"both ways")  # unwatched, untouched
+    assert (record.request_id, record.outcome) == ("bad-1", "unparseable")
+    assert api.proxy_ledger("test").connections["unparseable"] == 1
+
+
+def test_api_errors(api: ToxiproxyClient, toxiproxy_url: str) -> None:
+    import httpx
+
+    from pytest_aistack.chaos.client import BadRequest, LedgerUnavailable, NotFound
+
+    with pytest.raises(NotFound) as caught:
+        api.proxy_ledger("no-such-proxy")
+    assert not isinstance(caught.value, LedgerUnavailable)
+    assert caught.value.message == "proxy not found"
+    with pytest.raises(BadRequest, match="capacity"):
+        api.configure_ledger(capacity=0)
+    agent = {"User-Agent": "aistack-tests"}
+    with httpx.Client(base_url=toxiproxy_url, timeout=5, headers=agent) as http:
+        bad = http.get("/aistack/ledger", params={"since": "soon"})
+        assert (bad.status_code, bad.json()) == (
+            400,
+            {"error": "since='soon': expected a whole number", "status": 400},
+        )
+        assert http.post("/aistack/ledger").status_code == 405
+        assert http.get("/aistack/ledger/a/b").text == "404 page not found\n"
+        browser = http.get("/aistack/ledger", headers={"User-Agent": "Mozilla/5.0"})
+        assert browser.status_code == 403
+
+
+def test_traffic_counts_from_metrics(api: ToxiproxyClient, upstream: Upstream) -> None:
+    """The fallback's counters; they are per proxy name for the server's life, so the
+    test compares before and after."""
+    proxy = api.create_proxy("traffic", upstream.address)
+    before = api.traffic().get("traffic")
+    base_bytes = (before.bytes_up or 0) if before is not None else 0
+    base_connections = (before.connections or 0) if before is not None else 0
+    request = _request()
+    with connect(proxy.listen) as client:
+        _exchange(client, upstream.accept(), request, OK)
+
+    def counted() -> int | None:
+        traffic = api.traffic().get("traffic")
+        if traffic is None or (traffic.bytes_up or 0) - base_bytes < len(request):
+            return None
+        return (traffic.connections or 0) - base_connections
+
+    assert wait_until(counted, timeout=5, what="the proxy's counters") == 1
+    assert api.traffic()["traffic"].bytes_up == base_bytes + len(request)
+
+
+@pytest.mark.asyncio
+async def test_the_async_client_reads_the_same_ledger(
+    api: ToxiproxyClient, upstream: Upstream, toxiproxy_url: str
+) -> None:
+    import asyncio
+
+    from pytest_aistack.chaos.client import AsyncToxiproxyClient
+
+    proxy = api.create_proxy("test", upstream.address)
+    with connect(proxy.listen) as client:
+        server = upstream.accept()
+        await asyncio.to_thread(_exchange, client, server, _request(request_id="as-1"), OK)
+        await asyncio.to_thread(_ended, api, 1)
+    async with AsyncToxiproxyClient(toxiproxy_url) as aclient:
+        page = await aclient.proxy_ledger("test")
+        everything = await aclient.ledger()
+        await aclient.clear_ledger("test")
+        state = await aclient.configure_ledger(enabled=True)
+    assert [r.request_id for r in page.records] == ["as-1"]
+    assert everything.proxies["test"].records == page.records
+    assert state == {"enabled": True, "capacity": 10_000}
+    assert api.proxy_ledger("test").records == ()
+
+
+def _toxiproxy_process(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    from pytest_aistack.process import ManagedProcess
+
+    argv = [sys.executable, "-m", "pytest_aistack.cli", "toxiproxy", "--port", "0", *args]
+    return ManagedProcess(
+        "toxiproxy", argv, log_path=tmp_path / "toxiproxy.log", env={**os.environ, **(env or {})}
+    )
+
+
+def test_cli_switches_and_sizes_the_ledger(tmp_path: Path) -> None:
+    process = _toxiproxy_process(
+        tmp_path, "--ledger-capacity", "7", env={"AISTACK_TOXIPROXY_LEDGER": "off"}
+    )
+    with process:
+        url = process.wait_ready(timeout=20)["url"]
+        with ToxiproxyClient(url) as client:
+            assert (client.ledger().enabled, client.ledger().capacity) == (False, 7)
+    assert process.stop() == 0
+
+
+def test_cli_refuses_a_bad_capacity(tmp_path: Path) -> None:
+    from pytest_aistack.process import ProcessError
+
+    process = _toxiproxy_process(tmp_path, "--ledger-capacity", "0")
+    with process, pytest.raises(ProcessError, match="exited with code 2"):
+        process.wait_ready(timeout=20)
+    assert "--ledger-capacity: expected a whole number >= 1, got '0'" in process.tail()

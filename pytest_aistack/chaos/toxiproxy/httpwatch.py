@@ -255,12 +255,12 @@ class ConnectionWatch:
 
     def _request_head(self, data: bytes, pos: int) -> int:
         if not self._req_buf:
-            if not self._seen_request and data[pos] not in _METHOD_FIRST:
-                raise _NotHttp
             while data.startswith(b"\r\n", pos):  # RFC 9112 2.2: ignore leading CRLFs
                 pos += 2
             if pos >= len(data):
-                return pos
+                return len(data)
+            if not self._seen_request and data[pos] not in _METHOD_FIRST:
+                raise _NotHttp
             if self._req_started is None:
                 self._req_started = time.time()
             end = data.find(b"\r\n\r\n", pos)
