@@ -33,7 +33,7 @@ def derive_policy(
         value = c.number(router, key, r, ("policy", profile_key), whole=whole)
         if value is None:
             value = c.number(settings, key, s, ("policy", profile_key), whole=whole)
-        if value is None and key not in router and key not in settings:
+        if value is None:
             value = default
             c.note(f"policy.{profile_key}: {default}, LiteLLM's default (the config sets no {key})")
         policy[profile_key] = value
@@ -86,13 +86,15 @@ def _counts(
 ) -> dict[str, int]:
     """A RetryPolicy / AllowedFailsPolicy mapping (LiteLLM refuses other names)."""
     raw = c.section(parent.get(where[-1]), where)
+    target = (
+        "policy",
+        "allowed_fails_policy" if "allowed_fails_policy" in where else "retry_policy",
+    )
     counts: dict[str, int] = {}
     for key in raw:
         if key not in allowed:
-            c.fail(
-                ("policy", where[1]), (*where, key), key, f"expected one of {', '.join(allowed)}"
-            )
-        elif (value := c.number(raw, key, where, ("policy", where[1]), whole=True)) is not None:
+            c.fail(target, (*where, key), key, f"expected one of {', '.join(allowed)}")
+        elif (value := c.number(raw, key, where, target, whole=True)) is not None:
             counts[key] = value
     return counts
 
