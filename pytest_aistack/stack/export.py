@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from pytest_aistack.stack.ground_truth import answers_mock_admin
 from pytest_aistack.stack.profile import Profile
 from pytest_aistack.stack.spec import Stack
 
@@ -29,9 +30,17 @@ def write_external_profile(stack: Stack, profile: Profile, dest: Path) -> Path:
     redis = stack.endpoints.get("redis")
     if redis is not None and isinstance(raw.get("redis"), dict):
         raw["redis"]["url"] = redis.url
+    token = stack.admin_token.value if stack.admin_token is not None else None
     for name, backend in (raw.get("backends") or {}).items():
         endpoint = stack.endpoints.get(name)
-        if endpoint is not None and isinstance(backend, dict):
+        # Only a mock LLM has an admin API. A real server (llama.cpp) named admin_url would
+        # be asked for /admin/stats and fail; its ground truth is its proxy's ledger.
+        if (
+            endpoint is not None
+            and isinstance(backend, dict)
+            and token is not None
+            and answers_mock_admin(endpoint.url, token)
+        ):
             backend["admin_url"] = endpoint.url
     dest.parent.mkdir(parents=True, exist_ok=True)
     header = f"# Generated for a running stack from {profile.path}; valid while it runs.\n"

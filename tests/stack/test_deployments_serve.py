@@ -14,6 +14,7 @@ import uuid
 import httpx
 import pytest
 
+from pytest_aistack.chaos.client import ToxiproxyClient
 from pytest_aistack.stack.handle import AIStack
 
 # usage-based routing sends the next request to the least-used deployment, so a group's
@@ -22,10 +23,16 @@ REQUESTS_PER_GROUP = 10
 
 
 def _proxy_listen(stack: AIStack, proxy: str) -> str:
+    """host:port of the proxy: as the backend started it, else as Toxiproxy reports it
+    (an external stack); a wildcard listen address is reached on loopback."""
     for endpoint in stack.stack.endpoints.values():
         if endpoint.proxy == proxy and endpoint.proxy_listen is not None:
             return endpoint.proxy_listen
-    pytest.fail(f"no endpoint of this stack is behind proxy {proxy!r}")
+    if stack.toxiproxy_url is None:
+        pytest.fail(f"proxy {proxy!r}: this stack has no Toxiproxy (toxiproxy.url)")
+    with ToxiproxyClient(stack.toxiproxy_url, timeout=5.0) as client:
+        host, _, port = client.proxy(proxy).listen.rpartition(":")
+    return f"{'127.0.0.1' if host in ('', '0.0.0.0', '[::]') else host}:{port}"
 
 
 def test_each_backend_answers_through_its_proxy(aistack_stack: AIStack) -> None:
