@@ -7,15 +7,13 @@ asyncio server (``server.py``) or the ASGI adapter (``asgi_app.py``) executes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import math
 import time
 from array import array
-from collections import deque
 from collections.abc import Coroutine
 from typing import Any
 
+from .admission import WAIT, Slots
 from .config import MockConfig, ProfileError, TimingProfile, parse_profile
 from .dependency import Dependency
 from .faults import NO_FAULTS, FaultError, FaultRegistry, Faults, parse_faults
@@ -30,32 +28,10 @@ from .generation import (
 from .info import ADMIN_PATHS, READ_PATHS, admin_endpoint, read_endpoint, stats_json
 from .limits import limit_violation
 from .plan import Plan, Request
-from .planning import JSON, generation_plan, json_bytes
+from .planning import JSON, error_body, generation_plan, json_bytes, retry_after_header
 from .stats import LatenessHistogram, RequestRecord, Stats
 
-WAIT = "wait"  # _admit_now: no slot free, room in the queue
 KNOWN_PATHS = READ_PATHS | ADMIN_PATHS | set(GENERATION_PATHS)
-
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    404: "invalid_request_error",
-    405: "invalid_request_error",
-    408: "timeout_error",
-    413: "invalid_request_error",
-    429: "rate_limit_error",
-}
-
-
-def error_body(
-    status: int, message: str, param: str | None = None, code: Any = None, ollama: bool = False
-) -> bytes:
-    if ollama:
-        return json_bytes({"error": message})
-    kind = _ERROR_TYPES.get(status, "server_error")
-    return json_bytes(
-        {"error": {"message": message, "type": kind, "param": param, "code": code or status}}
-    )
 
 
 class Engine:
@@ -65,10 +41,8 @@ class Engine:
         self.faults = FaultRegistry()
         self.lateness = LatenessHistogram()
         self.admin_token = config.admin_token
-        self.in_flight = 0
+        self.slots = Slots(config)
         self.draining = False
-        self._waiters: deque[asyncio.Future[bool]] = deque()
-        self._idle: asyncio.Event | None = None
         self._started = time.monotonic()
         self._ready_at = self._started + config.warmup_s
         self._request_counter = 0
@@ -111,74 +85,23 @@ class Engine:
         return dep is not None and not dep.reached and "dependency_readiness" not in self.off
 
     @property
+    def in_flight(self) -> int:
+        return self.slots.in_flight
+
+    @property
     def queued(self) -> int:
-        return len(self._waiters)
+        return self.slots.queued
 
     def begin_drain(self) -> None:
         """SIGTERM: refuse new generation, reject the queue, let in-flight requests run."""
         self.draining = True
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(False)
+        self.slots.reject_waiting()
 
     async def wait_idle(self, within_s: float | None) -> bool:
-        """True when no generation request is in flight (waiting up to ``within_s``; None:
-        no limit)."""
-        if self.in_flight == 0:
-            return True
-        self._idle = asyncio.Event()  # fresh: an earlier "idle" must not count now
-        try:
-            await asyncio.wait_for(self._idle.wait(), within_s)
-        except TimeoutError:
-            return self.in_flight == 0
-        return True
-
-    # admission -----------------------------------------------------------------
-
-    def _admit_now(self) -> str | None:
-        """Take a slot at once: None (admitted), "shed", or WAIT (queue for one)."""
-        cap = self.config.max_concurrency
-        if cap == 0 or (self.in_flight < cap and not self._waiters):
-            self.in_flight += 1
-            return None
-        if len(self._waiters) >= self.config.queue_depth and "shedding" not in self.off:
-            return "shed"
-        return WAIT
-
-    async def _admit_queued(self) -> str | None:
-        """Wait in the queue for a slot; return None, or why the request is rejected."""
-        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            timeout = None if "queue_timeout" in self.off else self.config.queue_timeout_s
-            await asyncio.wait({waiter}, timeout=timeout)
-        except BaseException:
-            # Cancelled (client gone) after the slot was handed over: give it back.
-            if waiter.done() and not waiter.cancelled() and waiter.result():
-                self._release()
-            raise
-        finally:
-            if not waiter.done():
-                waiter.cancel()
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
-        if waiter.cancelled():
-            return "queue_timeout"
-        return None if waiter.result() else "draining"
-
-    def _release(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(True)  # the slot passes to the oldest waiter
-                return
-        self.in_flight -= 1
-        if self.in_flight == 0 and self._idle is not None:
-            self._idle.set()
+        return await self.slots.wait_idle(within_s)
 
     def _on_generation_finish(self, plan: Plan, outcome: str) -> None:
-        self._release()
+        self.slots.release()
 
     # dispatch ------------------------------------------------------------------
 
@@ -301,7 +224,7 @@ class Engine:
         ) -> Plan:
             extra = list(id_header)
             if retry_after is not None:
-                extra.append(("retry-after", _retry_after(retry_after)))
+                extra.append(("retry-after", retry_after_header(retry_after)))
             plan = self.error_plan(status, message, param, code, ollama=ollama, extra=extra)
             record.status = status
             record.outcome = "http_error"
@@ -401,7 +324,7 @@ class Engine:
             )
 
         def admit() -> Plan | Coroutine[Any, Any, Plan]:
-            rejection = self._admit_now()
+            rejection = self.slots.admit_now()
             return admitted(rejection) if rejection != WAIT else queued()
 
         def gone() -> None:
@@ -411,7 +334,7 @@ class Engine:
 
         async def queued() -> Plan:
             try:
-                rejection = await self._admit_queued()
+                rejection = await self.slots.admit_queued()
             except asyncio.CancelledError:
                 gone()
                 raise
@@ -499,8 +422,3 @@ class Engine:
                 raise FaultError("mock_fault must be a string in the x-mock-fault grammar")
             return parse_faults(parsed.fault)
         return self.faults.pick(req.path) or NO_FAULTS
-
-
-def _retry_after(seconds: float) -> str:
-    # Retry-After is integer seconds (RFC 9110 10.2.3); round up so clients never retry early.
-    return str(max(0, math.ceil(seconds)))

@@ -8,6 +8,7 @@ import math
 import random
 import time
 import zlib
+from typing import Any
 
 from .config import TimingProfile
 from .faults import Faults
@@ -124,3 +125,30 @@ def body_plan(
         headers_at=deadline,
         planned_outcome=outcome,
     )
+
+
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    408: "timeout_error",
+    413: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def error_body(
+    status: int, message: str, param: str | None = None, code: Any = None, ollama: bool = False
+) -> bytes:
+    if ollama:
+        return json_bytes({"error": message})
+    kind = _ERROR_TYPES.get(status, "server_error")
+    return json_bytes(
+        {"error": {"message": message, "type": kind, "param": param, "code": code or status}}
+    )
+
+
+def retry_after_header(seconds: float) -> str:
+    # Retry-After is integer seconds (RFC 9110 10.2.3); round up so clients never retry early.
+    return str(max(0, math.ceil(seconds)))
