@@ -14,6 +14,7 @@ drain) are made once per server and kept in the session's :class:`Observations`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,35 +39,47 @@ REFERENCE_DIR = Path(reference_stack.__file__).parent
 REFERENCE_PROFILE = REFERENCE_DIR / "aistack-conformance.yaml"
 REFERENCE_STACK = REFERENCE_DIR / "stack-conformance.yaml"
 
-_profile_key = pytest.StashKey[ConformanceProfile | str]()
+
+@dataclass(frozen=True)
+class NoProfile:
+    """Why there is no conformance profile to check: every test skips (missing) or fails
+    (invalid) with it, and the rest of the session (tests/, scenarios/) still runs."""
+
+    reason: str
+    invalid: bool
 
 
-def selected_profile(config: pytest.Config) -> ConformanceProfile | str:
-    """The conformance profile, or why there is none (every test then skips with it)."""
+_profile_key = pytest.StashKey[ConformanceProfile | NoProfile]()
+
+
+def selected_profile(config: pytest.Config) -> ConformanceProfile | NoProfile:
     if _profile_key not in config.stash:
         settings = get_settings(config)
         path = settings.profile or REFERENCE_PROFILE
         try:
             config.stash[_profile_key] = load_conformance_profile(path)
         except ConformanceProfileError as exc:
-            if "no conformance: section" in str(exc):
-                config.stash[_profile_key] = (
-                    f"the profile {path} has no conformance: section (docs/conformance.md)"
-                )
-            else:
-                raise pytest.UsageError(str(exc)) from None
+            missing = "no conformance: section" in str(exc)
+            reason = (
+                f"the profile {path} has no conformance: section (docs/conformance.md)"
+                if missing
+                else str(exc)
+            )
+            config.stash[_profile_key] = NoProfile(reason, invalid=not missing)
     return config.stash[_profile_key]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     profile = selected_profile(metafunc.config)
-    if isinstance(profile, str):
-        if "server_name" in metafunc.fixturenames or "breaker" in metafunc.fixturenames:
-            metafunc.parametrize(
-                "server_name", [pytest.param("-", marks=pytest.mark.skip(reason=profile))]
-            )
-            if "breaker" in metafunc.fixturenames:
-                metafunc.parametrize("breaker", [None])
+    if isinstance(profile, NoProfile):
+        if "server_name" in metafunc.fixturenames:
+            # Invalid: the tests run and fail in conformance_profile, naming the key.
+            marks = [] if profile.invalid else [pytest.mark.skip(reason=profile.reason)]
+            names = ["server_name", "breaker"] if "breaker" in metafunc.fixturenames else [
+                "server_name"
+            ]  # fmt: skip
+            values = ("-", None) if len(names) == 2 else ("-",)
+            metafunc.parametrize(names, [pytest.param(*values, marks=marks, id="-")])
         return
     if "breaker" in metafunc.fixturenames:
         pairs = [
@@ -88,7 +101,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def conformance_profile(pytestconfig: pytest.Config) -> ConformanceProfile:
     profile = selected_profile(pytestconfig)
-    assert not isinstance(profile, str)  # the tests were skipped at collection
+    if isinstance(profile, NoProfile):
+        pytest.fail(profile.reason, pytrace=False)
     return profile
 
 

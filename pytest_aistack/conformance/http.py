@@ -42,8 +42,10 @@ class Answer:
     def describe(self) -> str:
         if self.status is None:
             return f"{self.error} after {self.elapsed:.2f} s"
-        retry = self.headers.get("retry-after")
-        extra = f", Retry-After {retry}" if retry is not None else ", no Retry-After"
+        extra = ""
+        if self.status in (429, 503):  # where a Retry-After is owed
+            retry = self.headers.get("retry-after")
+            extra = f", Retry-After {retry}" if retry is not None else ", no Retry-After"
         return f"{self.status}{extra} after {self.elapsed:.2f} s: {self.text[:160]!r}"
 
 

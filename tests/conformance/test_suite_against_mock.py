@@ -226,3 +226,26 @@ def test_an_external_server_skips_what_needs_its_process(
             "(conformance.servers.mine.service) to check this*",
         ]
     )
+
+
+def test_a_profile_without_a_conformance_section_skips_every_check(
+    pytester: pytest.Pytester,
+) -> None:
+    gateway_profile = ROOT / "reference_stack" / "aistack.yaml"
+    result = run_suite(pytester, gateway_profile)
+    result.assert_outcomes(skipped=16)
+    result.stdout.fnmatch_lines(
+        [f"*the profile {gateway_profile} has no conformance: section (docs/conformance.md)*"]
+    )
+
+
+def test_an_invalid_conformance_section_stops_the_run_naming_the_key(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    profile = tmp_path / "bad.yaml"
+    profile.write_text("conformance:\n  servers:\n    x: {url: http://127.0.0.1:1, drain: 3}\n")
+    result = run_suite(pytester, profile)
+    result.assert_outcomes(errors=16)  # every check, at set-up, with the one message
+    result.stdout.fnmatch_lines(
+        [f"*{profile}:3: conformance.servers.x.request: expected a request body with a model:*"]
+    )
