@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pytest_aistack.conformance.http import Answer, BackgroundStream, call
 from pytest_aistack.conformance.profile import DrainPromise, StartupPromise
 from pytest_aistack.conformance.servers import ServerUnderCheck
+from pytest_aistack.process import ProcessError
 from pytest_aistack.waiting import WaitTimeout, wait_until
 
 EXIT_MARGIN_S = 1.5
@@ -72,7 +73,7 @@ def observe_drain(
             try:
                 observed.exit_code = instance.process.wait_exit(promise.timeout_s + EXIT_MARGIN_S)
                 observed.exited_after = time.monotonic() - signalled
-            except Exception:  # ProcessError: still running; stopped (SIGKILL) on leaving
+            except ProcessError:  # still running; fresh_instance stops it on leaving
                 observed.exited_after = None
             short.join(5.0)
         finally:
