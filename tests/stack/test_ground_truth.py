@@ -21,7 +21,7 @@ from pytest_aistack.stack.ground_truth import (
     LedgerTruth,
     proxy_truth,
 )
-from pytest_aistack.stack.handle import AIStack
+from pytest_aistack.stack.handle import AIStack, redis_command
 
 REQUESTS = 8
 
@@ -86,6 +86,21 @@ def test_time_windows_find_the_request_without_an_id(
     assert truth.requests_between(done_at + 0.001, time.time() + 1) == []
     mock_window = aistack_stack.admin(result.served_by).requests_between(sent_at, done_at)
     assert [record["request_id"] for record in mock_window] == [result.request_id]
+
+
+def test_redis_traffic_is_counted_not_recorded(aistack_stack: AIStack) -> None:
+    """Real RESP through the stack's redis proxy: connections only, no HTTP records."""
+    redis = aistack_stack.stack.endpoints["redis"]
+    assert redis.proxy is not None
+    assert redis.proxy_listen is not None
+    url = aistack_stack.toxiproxy_url
+    assert url is not None
+    with ToxiproxyClient(url) as client:
+        before = client.proxy_ledger(redis.proxy)
+        assert redis_command(f"redis://{redis.proxy_listen}", "PING") == b"+PONG"
+        after = client.proxy_ledger(redis.proxy)
+    assert after.connections["not_http"] == before.connections["not_http"] + 1
+    assert after.records == ()
 
 
 # -- a Toxiproxy without a ledger --------------------------------------------------------
