@@ -16,6 +16,9 @@ from typing import Any
 
 import httpx
 
+from pytest_aistack.llm.stream import StreamRecorder, StreamTimeouts
+from pytest_aistack.metrics.record import Outcome
+
 
 @dataclass
 class Answer:
@@ -80,7 +83,10 @@ class BackgroundStream:
         self.started = time.monotonic()
         self.answered_at: float | None = None  # seconds from start to the status line
         self.ended_at: float | None = None
-        self.complete = False  # read to its end; an SSE stream also sent [DONE]
+        # Read to its end and judged complete by the stream classifier the scenarios and
+        # load runs use (outcome ok: finish_reason and [DONE] for a stream).
+        self.complete = False
+        self.outcome: Outcome | None = None
         self.error: str | None = None
         self.text = ""
         self._release = threading.Event()
@@ -90,6 +96,13 @@ class BackgroundStream:
 
     def _run(self) -> None:
         chunks: list[bytes] = []
+        recorder = StreamRecorder(
+            "conformance",
+            time.monotonic_ns(),
+            timeouts=StreamTimeouts(
+                first_token=self.deadline_s, idle=self.deadline_s, total=self.deadline_s
+            ),
+        )
         try:
             timeout = httpx.Timeout(self.deadline_s, connect=2.0)
             with (
@@ -99,9 +112,15 @@ class BackgroundStream:
                 self.status = response.status_code
                 self.headers = dict(response.headers)
                 self.answered_at = time.monotonic() - self.started
+                recorder.on_headers(
+                    response.status_code,
+                    response.headers.get("content-type", ""),
+                    time.monotonic_ns(),
+                )
                 self._answered.set()
                 for chunk in response.iter_raw():
                     chunks.append(chunk)
+                    recorder.on_bytes(chunk, time.monotonic_ns())
                     if self._release.is_set():
                         self.error = "released by the check"
                         return
@@ -109,10 +128,11 @@ class BackgroundStream:
                         self.error = f"still streaming after {self.deadline_s:g} s"
                         return
             self.text = b"".join(chunks).decode(errors="replace")
-            sse = "text/event-stream" in self.headers.get("content-type", "")
-            self.complete = not sse or "data: [DONE]" in self.text
+            record = recorder.finish(time.monotonic_ns())
+            self.outcome = record.outcome
+            self.complete = record.outcome is Outcome.OK
             if not self.complete:
-                self.error = "the stream ended without data: [DONE]"
+                self.error = f"{record.outcome}: {record.error}"
         except httpx.HTTPError as exc:
             self.error = f"{type(exc).__name__}: {exc}".strip()
         finally:
