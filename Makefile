@@ -11,7 +11,7 @@ RESULTS ?= results
 PYTEST_ARGS ?=
 
 .PHONY: help venv demo test lint typecheck unit bench soak-resilience test-docker docker-lane nightly clean
-.PHONY: llamacpp llamacpp-lane test-llamacpp
+.PHONY: llamacpp llamacpp-lane test-llamacpp verdict-power
 
 help:
 	@echo "make demo   - set up .venv and run the main job on the embedded default stack"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint   - ruff"
 	@echo "make bench  - every benchmark under benchmarks/"
 	@echo "make soak-resilience - the resilience scenarios 10 times in a row, failure count"
+	@echo "make verdict-power - the resilience suite once per seeded defect + HEALTHY_RUNS healthy runs: catch table"
 	@echo "make test-docker - the resilience scenarios on the docker backend (builds images, starts dockerd as root)"
 	@echo "make nightly     - the nightly job locally: strict resilience suite + burst SLO gate on docker, Markdown summary"
 	@echo "make llamacpp    - set up the llama.cpp variant (builds llama-cpp-python once, cached; tiny model)"
@@ -89,6 +90,18 @@ soak-resilience: $(STAMP)
 	done; \
 	echo "soak-resilience: $$failed of $(SOAK_RUNS) runs failed"; \
 	test $$failed -eq 0
+
+# The resilience suite on a copy of the reference stack per seeded defect
+# (benchmarks/seeded_defects.py), then HEALTHY_RUNS times on the healthy stack; prints
+# defect -> caught? -> by which scenario, the catch rate and the healthy pass count.
+# DEFECTS='rpm|allowed_fails' runs only the defects whose name contains one of them.
+# Results: $(RESULTS)/verdict-power/. ~1.5 min per run on a 2-core machine.
+HEALTHY_RUNS ?= 20
+DEFECTS ?=
+verdict-power: $(STAMP)
+	$(BIN)/python -m benchmarks.verdict_power --healthy $(HEALTHY_RUNS) \
+	  --out $(RESULTS)/verdict-power $(foreach d,$(subst |, ,$(DEFECTS)),--only '$(d)') \
+	  $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done

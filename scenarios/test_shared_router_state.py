@@ -32,13 +32,14 @@ def test_shared_router_state(stack: AIStack, chaos: Chaos, scenario: ScenarioRec
     group = stack.profile.primary_group
     tripped = [b.name for b in stack.profile.backends_of(group)]
     scenario.dependency = ", ".join(tripped)
-    scenario.promise = "policy.cooldown_s, gateway.replicas"
+    scenario.promise = "policy.cooldown_s, policy.state_sync_s, gateway.replicas"
     scenario.fault = (
         f"proxies of {', '.join(tripped)} disabled until all cool down via gateway {first}"
     )
     scenario.expected = (
-        f"during the cooldown ({policy.cooldown_s:g}s) no request through the other "
-        f"instance {second} reaches {', '.join(tripped)}"
+        f"from {policy.state_sync_s:g}s after the trip to the end of the cooldown "
+        f"({policy.cooldown_s:g}s) no request through the other instance {second} reaches "
+        f"{', '.join(tripped)}"
     )
 
     # Trip every deployment of the group through the first instance only: a request
@@ -65,11 +66,21 @@ def test_shared_router_state(stack: AIStack, chaos: Chaos, scenario: ScenarioRec
         f"requests with {', '.join(tripped)} down (allowed_fails {policy.allowed_fails})"
     )
 
-    # The deployments serve again: only the shared cooldown keeps traffic off them.
+    # The deployments serve again: only the shared cooldown keeps traffic off them, once
+    # it has reached the other instance. LiteLLM re-reads a cooldown it has not seen from
+    # Redis once per DEFAULT_COOLDOWN_REDIS_READ_INTERVAL_SECONDS (router_utils/
+    # cooldown_cache.py): the profile's state_sync_s.
     for outage in outages:
         outage.remove()
-    results = [stack.chat(gateway_url=second) for _ in range(REQUESTS)]
+    synced_at = time.monotonic() + policy.state_sync_s
     window_end = trip_started + policy.cooldown_s - MARGIN_S
+    if synced_at >= window_end:
+        pytest.skip(
+            f"policy.state_sync_s {policy.state_sync_s:g}s leaves no time within the cooldown "
+            f"{policy.cooldown_s:g}s to check the other instance (raise cooldown_s)"
+        )
+    time.sleep(synced_at - time.monotonic())  # ok: the propagation delay the profile states
+    results = [stack.chat(gateway_url=second) for _ in range(REQUESTS)]
     assert time.monotonic() < window_end, (
         f"{REQUESTS} requests took longer than the cooldown; raise policy.cooldown_s"
     )
@@ -82,5 +93,5 @@ def test_shared_router_state(stack: AIStack, chaos: Chaos, scenario: ScenarioRec
     assert not leaked, (
         f"shared router state broken: gateway {second} sent requests to deployments "
         f"cooling down after tripping via {first}: {leaked} (the instances do not share "
-        "cooldowns, e.g. through Redis)"
+        f"cooldowns within policy.state_sync_s = {policy.state_sync_s:g}s, e.g. through Redis)"
     )

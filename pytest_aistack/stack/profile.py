@@ -90,6 +90,9 @@ class Policy:
     retry_after_header: str = "retry-after"  # the 429's header saying when to retry
     cache_ttl_s: float | None = None  # None: the gateway has no response cache
     redis_recovery_s: float = 0.0  # how long the gateway may shun Redis after it returns
+    # How long router state (a cooldown) recorded through one gateway instance may take
+    # to reach the others (LiteLLM: DEFAULT_COOLDOWN_REDIS_READ_INTERVAL_SECONDS, 1 s).
+    state_sync_s: float = 1.0
     cache_namespace: str | None = None  # prefix of the cache keys in Redis ("NS:<hash>")
     cache_mode: str | None = None  # default_on / default_off (opt in per request); None: not stated
     # Per error type, as LiteLLM's RetryPolicy / AllowedFailsPolicy (e.g. TimeoutErrorRetries).
@@ -277,6 +280,7 @@ _POLICY_KEYS = (
     "rate_limit",
     "cache_ttl_s",
     "redis_recovery_s",
+    "state_sync_s",
     "cache_namespace",
     "cache_mode",
     "retry_policy",
@@ -330,6 +334,7 @@ def _parse_policy(r: Reader, raw: object, groups: Mapping[str, ModelGroup]) -> P
         or "retry-after",
         cache_ttl_s=r.number(p, "cache_ttl_s", where, minimum=0.001, required=False),
         redis_recovery_s=float(r.number(p, "redis_recovery_s", where, required=False) or 0.0),
+        state_sync_s=float(_or(r.number(p, "state_sync_s", where, required=False), 1.0)),
         cache_namespace=r.string(p, "cache_namespace", where, "") or None,
         cache_mode=cache_mode,
         retry_policy=_counts(r, p, "retry_policy", RETRY_POLICY_KEYS),

@@ -19,7 +19,7 @@ from pytest_aistack.stack.profile import Profile, load_profile
 from pytest_aistack.stack.spec import load_stack_spec
 
 # Not in a LiteLLM config: the proxy's env REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT.
-FROM_THE_STACK_FILE = {"redis_recovery_s"}
+FROM_THE_STACK_FILE = {"redis_recovery_s", "state_sync_s"}
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,17 @@ def test_policy_matches_field_by_field(profile: Profile, derived: Profile) -> No
 def test_redis_breaker_window_matches(profile: Profile) -> None:
     env = load_stack_spec(REFERENCE_SPEC).services["gateway"].env
     assert float(env["REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT"]) == profile.policy.redis_recovery_s
+
+
+def test_cooldown_sync_interval_matches(profile: Profile) -> None:
+    spec = load_stack_spec(REFERENCE_SPEC)
+    for name in (spec.gateway, *spec.gateway_replicas):
+        assert name is not None
+        env = spec.services[name].env
+        assert (
+            float(env["DEFAULT_COOLDOWN_REDIS_READ_INTERVAL_SECONDS"])
+            == profile.policy.state_sync_s
+        )
 
 
 def test_the_derivation_is_what_the_scenarios_would_read(tmp_path: Path, profile: Profile) -> None:
