@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
 from pytest_aistack.chaos.client import LedgerUnavailable, ToxiproxyClient
@@ -86,6 +87,33 @@ def test_time_windows_find_the_request_without_an_id(
     assert truth.requests_between(done_at + 0.001, time.time() + 1) == []
     mock_window = aistack_stack.admin(result.served_by).requests_between(sent_at, done_at)
     assert [record["request_id"] for record in mock_window] == [result.request_id]
+
+
+def test_a_gateway_that_drops_the_request_id_is_matched_by_time_window(
+    aistack_stack: AIStack, ledger_only: AIStack
+) -> None:
+    """A request reaching a backend without x-request-id (as through a gateway that does
+    not forward it): found by its time window, and an id-only question says why not."""
+    name = next(n for n in aistack_stack.profile.backends if n in aistack_stack.stack.endpoints)
+    endpoint = aistack_stack.stack.endpoints[name]
+    truth = ledger_only.admin(name)
+    assert isinstance(truth, LedgerTruth)
+    truth.reset()
+    sent_at = time.time()
+    answer = httpx.post(
+        f"http://{endpoint.proxy_listen}/v1/chat/completions",
+        json={"model": "mock-chat", "messages": [{"role": "user", "content": "hi"}]},
+        timeout=10.0,
+    )
+    done_at = time.time()
+    assert answer.status_code == 200, answer.text[:200]
+    assert truth.saw("never-sent-id", between=(sent_at, done_at))
+    assert not truth.saw("never-sent-id", between=(done_at + 0.001, done_at + 1))
+    assert "time window" in truth.describe()
+    with pytest.raises(GroundTruthUnavailable, match="without an x-request-id"):
+        truth.saw("never-sent-id")
+    with pytest.raises(GroundTruthUnavailable, match="forward_client_headers_to_llm_api"):
+        truth.requests()
 
 
 def test_redis_traffic_is_counted_not_recorded(aistack_stack: AIStack) -> None:
