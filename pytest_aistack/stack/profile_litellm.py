@@ -33,6 +33,7 @@ from pytest_aistack.stack.litellm_reader import (
 from pytest_aistack.stack.litellm_rules import DIRECT_PLACEHOLDER, ENV_PREFIX, PROXY_PLACEHOLDER
 from pytest_aistack.stack.profile import ProfileError
 from pytest_aistack.stack.yaml_lines import Lines, Reader, load_with_lines
+from pytest_aistack.text_files import read_utf8
 
 __all__ = [
     "Derivation",
@@ -97,7 +98,13 @@ def derive_profile(
 ) -> Derivation:
     """Read the LiteLLM config at ``path`` and derive the profile it implies."""
     try:
-        text = path.read_text()
+        text = read_utf8(
+            path,
+            what="a LiteLLM config",
+            fix="point --from-litellm (or the profile's litellm_config:) at the proxy's "
+            "config.yaml, or save this one as UTF-8",
+            error=ProfileError,
+        )
     except OSError as exc:
         raise ProfileError(
             f"{path}: cannot read the LiteLLM config ({exc.strerror}); "

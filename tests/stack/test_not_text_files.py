@@ -118,3 +118,17 @@ def test_a_utf8_byte_order_mark_is_text(tmp_path: Path) -> None:
     stack = tmp_path / "stack.yaml"
     stack.write_bytes(codecs.BOM_UTF8 + b"services:\n  web: {command: [x], port: pick}\n")
     assert list(load_stack_spec(stack).services) == ["web"]
+
+
+def test_a_profiles_litellm_config_that_is_not_text(tmp_path: Path) -> None:
+    """The profile may name the gateway's config (litellm_config:); the same check holds."""
+    from pytest_aistack.stack.profile import ProfileError, load_profile
+
+    (tmp_path / "litellm.yaml").write_bytes("model_list: []\n".encode("utf-16"))
+    profile = tmp_path / "aistack.yaml"
+    profile.write_text("litellm_config: litellm.yaml\n")
+    with pytest.raises(ProfileError) as info:
+        load_profile(profile)
+    message = str(info.value)
+    assert f"{tmp_path / 'litellm.yaml'}: not a text file: it is UTF-16 text" in message
+    assert "a LiteLLM config is UTF-8 YAML: point --from-litellm" in message
