@@ -144,7 +144,7 @@ class ToxiproxyClient:
         return self._send(_calls.Calls.metrics())
 
     def traffic(self) -> dict[str, ProxyTraffic]:
-        """Per-proxy connection/byte counters from ``/metrics`` (any Toxiproxy 2.4+)."""
+        """Per-proxy counters from ``/metrics`` (Toxiproxy 2.4.0+, ``-proxy-metrics``)."""
         return self._send(_calls.Calls.traffic())
 
     def ledger(self, *, since: int = 0, limit: int | None = None) -> Ledger:

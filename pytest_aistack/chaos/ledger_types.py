@@ -4,7 +4,8 @@ stand in for it on a Toxiproxy without one (re-exported by :mod:`pytest_aistack.
 The ledger is an extension of the embedded server (docs/chaos.md, "Request ledger").
 Upstream ``toxiproxy-server`` answers ``404 page not found`` on its paths; the clients
 raise :class:`LedgerUnavailable` then, and :meth:`ToxiproxyClient.traffic` reads what
-upstream does expose: its Prometheus ``/metrics`` (2.4+, with ``-proxy-metrics``).
+upstream does expose: its Prometheus ``/metrics`` (since 2.4.0; the per-proxy byte
+counters only when started with ``-proxy-metrics``, cmd/server/server.go).
 """
 
 from __future__ import annotations
