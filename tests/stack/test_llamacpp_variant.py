@@ -62,6 +62,10 @@ def test_same_promises_as_the_reference_stack(spec: StackSpec, profile: Profile)
     for section in ("router_settings", "litellm_settings", "general_settings"):
         assert ours[section] == theirs[section], section
     assert spec.services["gateway"].env == reference.services["gateway"].env
+    assert spec.gateway_replicas == reference.gateway_replicas
+    for replica in spec.gateway_replicas:
+        assert spec.services[replica].command == spec.services["gateway"].command
+        assert spec.services[replica].config_template == spec.services["gateway"].config_template
     for model in ours["model_list"]:
         params = model["litellm_params"]
         assert (params["timeout"], params["stream_timeout"]) == (1.5, 1.5), model
