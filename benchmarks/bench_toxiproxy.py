@@ -21,9 +21,9 @@ both pinned to CPU 1. Every figure is measured twice, straight to the upstream
    bodies), a 256 MiB Content-Length upload and a 256 MiB chunked download (16 KiB
    chunks, the shape of a long SSE stream), direct and through the proxy with the
    ledger off and on (``PATCH /aistack/ledger``, same server process; three alternated
-   rounds, medians). Targets: the
-   added round-trip latency with the ledger on within 110 % of the added latency with
-   it off (p50 and p99), throughput with it on >= 90 % of throughput with it off.
+   rounds, medians). Targets: the added round-trip latency with the ledger on within
+   110 % of the added latency with it off (p50 and p99), throughput with it on >= 90 %
+   of throughput with it off.
 
 Each result is printed against its target (``ok`` or ``MISSED``); the exit code is 0
 either way. Uses uvloop for the servers when it is installed.
