@@ -117,6 +117,9 @@ def pytest_runtest_makereport(
             record.verdict = "FAIL"
             if report.when == "call" and call.excinfo is not None:
                 record.observe(f"failed: {call.excinfo.exconly().splitlines()[0][:300]}")
+            # The failure output names the promise the row checks, whatever the assertion said.
+            broken = f"{record.promise or '(not recorded)'} (dependency {record.dependency or '?'})"
+            report.sections.append(("broken promise", f"{broken}: expected {record.expected}"))
         elif report.skipped:
             record.verdict = "SKIP"
         elif report.when == "call":
