@@ -51,6 +51,8 @@ class MockLLMApp:
             elif message["type"] == "lifespan.shutdown":
                 self.engine.begin_drain()
                 await self.engine.wait_idle(self.engine.config.drain_timeout_s)
+                if self.engine.dependency is not None:
+                    self.engine.dependency.stop()  # its start probe must not outlive the app
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

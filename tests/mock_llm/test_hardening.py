@@ -174,3 +174,16 @@ async def test_the_dependency_breaker_in_health_and_metrics(ping_server: PingSer
         assert (await breaker_view(client))[0] == "half_open"
         assert (await client.post("/v1/chat/completions", json=CHAT)).status_code == 200
         assert (await breaker_view(client))[0] == "closed"
+
+
+@pytest.mark.asyncio
+async def test_not_ready_while_the_dependency_never_answered() -> None:
+    app = create_app(config(dependency_url="redis://127.0.0.1:1", dependency_name="cache"))
+    async with asgi_lifespan_client(app) as client:
+        readyz = await client.get("/readyz")
+        refused = await client.post("/v1/chat/completions", json=CHAT)
+        health = await client.get("/health")
+    assert readyz.status_code == 503
+    assert refused.status_code == 503
+    assert "waiting for dependency cache" in refused.json()["error"]["message"]
+    assert health.json()["circuit_breakers"] == {"cache": {"state": "closed", "failures": 0}}
