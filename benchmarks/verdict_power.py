@@ -152,11 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", action="append", default=[], help="run only defects whose name contains this"
     )
+    parser.add_argument("--healthy-only", action="store_true", help="no defect runs")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "verdict-power")
     parser.add_argument("pytest_args", nargs="*", help="passed to each pytest run (after --)")
     args = parser.parse_args(argv)
     chosen = [d for d in DEFECTS if not args.only or any(s in d.name for s in args.only)]
-    if args.only and not chosen:
+    if args.healthy_only:
+        chosen = []
+    if args.only and not chosen and not args.healthy_only:
         parser.error(f"--only {args.only}: no defect matches; names: {[d.name for d in DEFECTS]}")
     args.out.mkdir(parents=True, exist_ok=True)
     defects: list[Run] = []
