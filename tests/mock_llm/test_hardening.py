@@ -187,3 +187,28 @@ async def test_not_ready_while_the_dependency_never_answered() -> None:
     assert refused.status_code == 503
     assert "waiting for dependency cache" in refused.json()["error"]["message"]
     assert health.json()["circuit_breakers"] == {"cache": {"state": "closed", "failures": 0}}
+
+
+@pytest.mark.asyncio
+async def test_an_http_dependency_must_answer_2xx() -> None:
+    from reference_stack.mock_llm.dependency import probe
+
+    statuses = iter([b"200 OK", b"503 Service Unavailable"])
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 " + next(statuses) + b"\r\ncontent-length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/healthz"
+    try:
+        assert await probe(url, 2.0) is None
+        assert await probe(url, 2.0) == "GET /healthz answered b'HTTP/1.1 503 Service Unavailable'"
+    finally:
+        server.close()
+        await server.wait_closed()
+    refused = await probe(url, 2.0)
+    assert refused is not None
+    assert refused.startswith("ConnectionRefusedError")
