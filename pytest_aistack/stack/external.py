@@ -44,8 +44,11 @@ class ExternalBackend:
             if why:
                 problems.append(f"gateway {p.gateway_url} (gateway.url): {why}")
         for i, url in enumerate(p.gateway_replica_urls):
-            why = _probe(url) if url else "empty; set it to that instance's URL"
-            if why:
+            if not url:
+                problems.append(
+                    f"gateway.replicas.{i} is empty in {p.path}; set it to that instance's URL"
+                )
+            elif why := _probe(url):
                 problems.append(f"gateway replica {url} (gateway.replicas.{i}): {why}")
         key = os.environ.get(p.gateway_key_env, "")
         if not key:
