@@ -65,6 +65,11 @@ class ChatResult:
         return self.record.error or None
 
     @property
+    def content(self) -> str:
+        """The answer's text (the stream's content deltas, or the message content)."""
+        return self.record.text or ""
+
+    @property
     def clean_success(self) -> bool:
         """What a client would take for a complete answer: the classifier's ``ok``."""
         return self.record.outcome is Outcome.OK
@@ -96,7 +101,7 @@ def call_gateway(
     timeouts = StreamTimeouts(
         connect=min(5.0, deadline), first_token=deadline, idle=deadline, total=deadline
     )
-    recorder = StreamRecorder(request_id, time.monotonic_ns(), timeouts=timeouts)
+    recorder = StreamRecorder(request_id, time.monotonic_ns(), timeouts=timeouts, collect_text=True)
     reader = _BodyReader()
     result_headers: dict[str, str] = {}
     try:

@@ -116,6 +116,7 @@ def test_a_complete_stream_is_ok(gateway: str) -> None:
     assert (r.outcome, r.status, r.saw_done, r.error) == (Outcome.OK, 200, True, None)
     assert r.clean_success
     assert [json.loads(e) for e in r.events] == [ROLE, TOKEN, STOP]
+    assert r.content == "hi"
     assert r.served_by == "vllm-a"
     assert r.record.request_id == r.request_id == "r1"
     assert r.describe().startswith("200 via vllm-a in ")
@@ -170,6 +171,7 @@ def test_a_json_completion_is_ok(gateway: str) -> None:
     assert (r.outcome, r.status, r.events, r.saw_done) == (Outcome.OK, 200, [], False)
     assert r.body is not None
     assert r.body["choices"][0]["message"]["content"] == "hi"
+    assert r.content == "hi"
     assert r.clean_success
 
 
