@@ -50,3 +50,28 @@ def test_only_a_mock_llm_gets_an_admin_url(tmp_path: Path) -> None:
     assert raw["backends"]["mock"]["admin_url"] == stack.endpoints["mock"].url
     assert "admin_url" not in raw["backends"]["real"]
     assert "settings" not in raw
+
+
+def test_gateway_replicas_are_written_for_an_external_run(tmp_path: Path) -> None:
+    from pytest_aistack.stack.spec import Secret, Stack
+
+    profile_path = tmp_path / "aistack.yaml"
+    profile_path.write_text(
+        "gateway: {url: '', model_group: chat}\n"
+        "backends:\n  mock: {model_group: chat}\n"
+        "model_groups:\n  chat: {deployments: [mock]}\n"
+        "policy: {allowed_fails: 1, cooldown_s: 4, num_retries: 1, "
+        "timeout_s: 1.5, stream_timeout_s: 1.5}\n"
+    )
+    stack = Stack(
+        backend="local",
+        gateway_url="http://127.0.0.1:4000",
+        gateway_key=Secret("sk-x"),
+        toxiproxy_url=None,
+        endpoints={},
+        gateway_replica_urls=("http://127.0.0.1:4001",),
+    )
+    written = write_external_profile(stack, load_profile(profile_path), tmp_path / "out.yaml")
+    exported = load_profile(written)
+    assert exported.gateway_url == "http://127.0.0.1:4000"
+    assert exported.gateway_replica_urls == ("http://127.0.0.1:4001",)
