@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from pytest_aistack.metrics.record import Outcome, RequestRecord
     from pytest_aistack.metrics.slo import SLOSpec, parse_slo
     from pytest_aistack.metrics.summary import Summary
+    from pytest_aistack.stack.gateway_call import ChatResult
     from pytest_aistack.stack.handle import AIStack
     from pytest_aistack.stack.records import ScenarioRecord
 
@@ -40,6 +41,7 @@ _LAZY = {
     "AsyncToxiproxyClient": "pytest_aistack.chaos.client",
     "BurstShape": "pytest_aistack.load.shapes",
     "Chaos": "pytest_aistack.chaos.faults",
+    "ChatResult": "pytest_aistack.stack.gateway_call",
     "LLMClient": "pytest_aistack.llm.client",
     "LLMUser": "pytest_aistack.load.user",
     "Outcome": "pytest_aistack.metrics.record",
@@ -74,6 +76,7 @@ __all__ = [
     "BurstShape",
     "Chaos",
     "ChaosError",
+    "ChatResult",
     "ConfigError",
     "LLMClient",
     "LLMUser",
