@@ -179,3 +179,30 @@ def test_missing_name_still_answers_before_a_bad_listen(api: ToxiproxyClient) ->
         )
     assert info.value.message == "missing required field: name at proxy 2"
     assert api.proxies() == {}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_populate_existing_proxy_named_by_localhost(
+    api: ToxiproxyClient, upstream: Upstream
+) -> None:
+    """api_test.go TestPopulateExistingProxy as upstream writes it: the same body twice,
+    listen given as ``localhost:PORT``; the second populate keeps the proxy's toxics."""
+    specs = [
+        ProxySpec("one", upstream.address, listen=f"localhost:{_free_port()}"),
+        ProxySpec("two", "localhost:7474", listen=f"localhost:{_free_port()}"),
+    ]
+    first = api.populate(specs)
+    api.add_toxic("one", "latency", attributes={"latency": 1})
+    with connect(first[0].listen) as client, upstream.accept() as server:
+        again = api.populate(specs)
+        assert [proxy.listen for proxy in again] == [proxy.listen for proxy in first]
+        assert [toxic.type for toxic in again[0].toxics] == ["latency"]
+        echo_round_trip(client, server, b"kept\n")
+    for proxy in again:
+        assert is_listening(proxy.listen)
