@@ -82,11 +82,19 @@ def test_the_profile_is_what_its_litellm_config_derives(
     assert derived.model_groups == profile.model_groups
     assert derived.backends == profile.backends
     assert derived.primary_group == profile.primary_group
-    # Not in a LiteLLM config: the proxy's env REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT.
-    recovery = profile.policy.redis_recovery_s
-    assert dataclasses.replace(derived.policy, redis_recovery_s=recovery) == profile.policy
+    # Not in a LiteLLM config: the proxy's env, compared with the stack file's below.
+    policy = profile.policy
+    assert (
+        dataclasses.replace(
+            derived.policy,
+            redis_recovery_s=policy.redis_recovery_s,
+            state_sync_s=policy.state_sync_s,
+        )
+        == policy
+    )
     env = spec.services["gateway"].env
-    assert float(env["REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT"]) == profile.policy.redis_recovery_s
+    assert float(env["REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT"]) == policy.redis_recovery_s
+    assert float(env["DEFAULT_COOLDOWN_REDIS_READ_INTERVAL_SECONDS"]) == policy.state_sync_s
 
 
 def test_deployments_are_the_llama_servers_behind_their_proxies(
