@@ -38,12 +38,13 @@ class Drain:
     exited_after: float | None = None  # seconds from SIGTERM to exit; None: still running
     exit_code: int | None = None
     setup_problem: str | None = None
+    readiness_path: str = "/readyz"
 
 
 def observe_drain(
     server: ServerUnderCheck, promise: DrainPromise, startup: StartupPromise | None
 ) -> Drain:
-    observed = Drain(server.name, promise)
+    observed = Drain(server.name, promise, readiness_path=server.profile.readiness_path)
     ready_within = startup.ready_within_s if startup is not None else 30.0
     profile = server.profile
     with server.fresh_instance(ready_within) as instance:
@@ -69,7 +70,7 @@ def observe_drain(
             os.kill(instance.pid, signal.SIGTERM)
             signalled = time.monotonic()
             observed.new_request = call("POST", url, json=profile.body(), timeout=2.0)
-            observed.readyz = call("GET", instance.url + "/readyz", timeout=1.0)
+            observed.readyz = call("GET", instance.url + profile.readiness_path, timeout=1.0)
             try:
                 observed.exit_code = instance.process.wait_exit(promise.timeout_s + EXIT_MARGIN_S)
                 observed.exited_after = time.monotonic() - signalled
@@ -114,7 +115,8 @@ def refusal_problems(observed: Drain) -> list[str]:
         problems.append(_broken(observed, promise, f"a new request got {new.describe()}"))
     readyz = observed.readyz
     if readyz is not None and readyz.status == 200:
-        problems.append(_broken(observed, promise, "/readyz still answered 200 after SIGTERM"))
+        path = observed.readiness_path
+        problems.append(_broken(observed, promise, f"{path} still answered 200 after SIGTERM"))
     return problems
 
 

@@ -86,6 +86,8 @@ class ServerProfile:
     drain: DrainPromise | None = None
     limits: LimitsPromise | None = None
     breakers: tuple[BreakerPromise, ...] = ()
+    liveness_path: str = "/healthz"  # 200 whenever the process is up (Kubernetes livenessProbe)
+    readiness_path: str = "/readyz"  # 200 only while it serves (readinessProbe)
 
     @property
     def managed(self) -> bool:
@@ -134,8 +136,9 @@ def _walk(n: yaml.Node, where: tuple[str, ...], lines: dict[tuple[str, ...], int
             _walk(item, (*where, str(i)), lines)
 
 
-_SERVER_KEYS = ("service", "url", "endpoint", "request", "long_request", "short_request",
-                "startup", "saturation", "drain", "limits", "breakers")  # fmt: skip
+_SERVER_KEYS = ("service", "url", "endpoint", "liveness_path", "readiness_path", "request",
+                "long_request", "short_request", "startup", "saturation", "drain", "limits",
+                "breakers")  # fmt: skip
 _BREAKER_KEYS = ("proxy", "failures", "open_s", "health_path", "health_state", "metrics_path",
                  "state_metric", "failures_metric")  # fmt: skip
 
@@ -235,7 +238,17 @@ class _Parser:
         request = self.mapping(s.get("request"), (*where, "request"))
         if "model" not in request:
             raise self.error((*where, "request"), "expected a request body with a model:")
+        paths = {}
+        for key, default in (("liveness_path", "/healthz"), ("readiness_path", "/readyz")):
+            paths[key] = self.string(s, key, where, default)
+            if not paths[key].startswith("/"):
+                raise self.error((*where, key), f"expected a path like {default}")
         limits = self.limits(s.get("limits"), (*where, "limits"))
+        if limits is not None and limits.max_messages is not None and endpoint != ENDPOINTS[0]:
+            raise self.error(
+                (*where, "limits", "max_messages"), "is a chat limit; set endpoint: "
+                "/v1/chat/completions"
+            )  # fmt: skip
         if (
             limits is not None
             and endpoint != EMBEDDINGS
@@ -258,6 +271,7 @@ class _Parser:
             drain=self.drain(s.get("drain"), (*where, "drain")),
             limits=limits,
             breakers=self.breakers(s.get("breakers"), (*where, "breakers")),
+            **paths,
         )
 
     def startup(self, raw: object, where: tuple[str, ...]) -> StartupPromise | None:

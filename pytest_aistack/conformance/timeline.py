@@ -1,8 +1,9 @@
 """Start and readiness: what a fresh instance answers from its first second until ready.
 
-The observation polls ``/healthz``, ``/readyz`` and one real request in turn, from
-process start until ``/readyz`` says 200 and a request succeeds (or the promised time
-runs out). The checks then read the samples:
+The observation polls ``/healthz``, ``/readyz`` (the server's ``liveness_path`` and
+``readiness_path``) and one real request in turn, from process start until ``/readyz``
+says 200 and a request succeeds (or the promised time runs out). The checks then read
+the samples:
 
 - liveness: ``/healthz`` is 200 whenever the server answers at all (a liveness probe
   that fails during model load gets the pod killed before it is ever ready);
@@ -45,12 +46,12 @@ class Sample:
         """The request was refused (503) or held: the server is not serving yet."""
         return self.request.status == 503 or self.request.timed_out
 
-    def line(self) -> str:
+    def line(self, live: str, ready: str) -> str:
         def short(a: Answer) -> str:
             return str(a.status) if a.status is not None else ("timeout" if a.timed_out else "-")
 
         return (
-            f"{self.at:5.2f} s  /healthz {short(self.healthz)}  /readyz {short(self.readyz)}  "
+            f"{self.at:5.2f} s  {live} {short(self.healthz)}  {ready} {short(self.readyz)}  "
             f"request {short(self.request)} ({self.request.elapsed:.2f} s)"
         )
 
@@ -59,6 +60,8 @@ class Sample:
 class Timeline:
     server: str
     promise: StartupPromise
+    live: str  # the liveness path
+    ready: str  # the readiness path
     samples: list[Sample] = field(default_factory=list)
     ready_at: float | None = None  # first sample with /readyz 200 and a request served
 
@@ -66,11 +69,12 @@ class Timeline:
         shown = self.samples if len(self.samples) <= limit else [
             *self.samples[: limit - 4], *self.samples[-4:]
         ]  # fmt: skip
-        return "\n".join("    " + s.line() for s in shown)
+        return "\n".join("    " + s.line(self.live, self.ready) for s in shown)
 
 
 def observe_start(server: ServerUnderCheck, promise: StartupPromise) -> Timeline:
-    timeline = Timeline(server.name, promise)
+    profile = server.profile
+    timeline = Timeline(server.name, promise, profile.liveness_path, profile.readiness_path)
     with server.fresh_instance(promise.ready_within_s) as instance:
         _sample_until(instance, server, timeline, promise.ready_within_s + 1.0)
     return timeline
@@ -82,8 +86,8 @@ def _sample_until(
     body = server.profile.body()
     deadline = instance.started + within_s
     while time.monotonic() < deadline:
-        healthz = call("GET", instance.url + "/healthz", timeout=PROBE_TIMEOUT_S)
-        readyz = call("GET", instance.url + "/readyz", timeout=PROBE_TIMEOUT_S)
+        healthz = call("GET", instance.url + timeline.live, timeout=PROBE_TIMEOUT_S)
+        readyz = call("GET", instance.url + timeline.ready, timeout=PROBE_TIMEOUT_S)
         request = call(
             "POST",
             instance.url + server.profile.endpoint,
@@ -113,8 +117,8 @@ def liveness_problems(timeline: Timeline) -> list[str]:
     return [
         _broken(
             timeline,
-            "liveness (/healthz 200 while the model loads)",
-            f"/healthz answered {first.healthz.describe()} at {first.at:.2f} s while the "
+            f"liveness ({timeline.live} 200 while the model loads)",
+            f"{timeline.live} answered {first.healthz.describe()} at {first.at:.2f} s while the "
             "server was up; liveness must not wait for readiness",
         )
     ]
@@ -128,8 +132,8 @@ def readiness_problems(timeline: Timeline) -> list[str]:
         problems.append(
             _broken(
                 timeline,
-                "readiness (/readyz 503 during model load)",
-                f"/readyz said 200 at {s.at:.2f} s while a request was refused "
+                f"readiness ({timeline.ready} 503 during model load)",
+                f"{timeline.ready} said 200 at {s.at:.2f} s while a request was refused "
                 f"({s.request.describe()})",
             )
         )
@@ -138,7 +142,7 @@ def readiness_problems(timeline: Timeline) -> list[str]:
             _broken(
                 timeline,
                 f"startup.ready_within_s ({timeline.promise.ready_within_s:g} s)",
-                "no /readyz 200 with a request served within it",
+                f"no {timeline.ready} 200 with a request served within it",
             )
         )
     return problems
@@ -184,9 +188,10 @@ def observe_dependency_order(
     cut()
     try:
         with server.fresh_instance(promise.ready_within_s) as instance:
+            ready_url = instance.url + server.profile.readiness_path
             until = instance.started + promise.dependency_wait_s
             while time.monotonic() < until:
-                readyz = call("GET", instance.url + "/readyz", timeout=PROBE_TIMEOUT_S)
+                readyz = call("GET", ready_url, timeout=PROBE_TIMEOUT_S)
                 sample = Sample(time.monotonic() - instance.started, readyz, readyz, readyz)
                 order.samples.append(sample)
                 if readyz.status == 200:
@@ -196,7 +201,7 @@ def observe_dependency_order(
             restore()
             restored = time.monotonic()
             while time.monotonic() < restored + promise.ready_within_s:
-                if call("GET", instance.url + "/readyz", timeout=PROBE_TIMEOUT_S).status == 200:
+                if call("GET", ready_url, timeout=PROBE_TIMEOUT_S).status == 200:
                     order.ready_after = time.monotonic() - restored
                     break
                 time.sleep(SAMPLE_PAUSE_S)  # ok: as above
@@ -210,7 +215,7 @@ def dependency_order_problems(order: DependencyOrder, ready_within_s: float) -> 
     promise = f"health-ordered start (not ready before its dependencies: {proxies})"
     if order.ready_while_down is not None:
         return [
-            f"{order.server}: promise {promise} broken: /readyz said 200 at "
+            f"{order.server}: promise {promise} broken: readiness said 200 at "
             f"{order.ready_while_down.at:.2f} s after start while the proxies {proxies} "
             "were down"
         ]

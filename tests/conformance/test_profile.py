@@ -71,6 +71,14 @@ def test_a_minimal_external_server(tmp_path: Path) -> None:
             r"saturation.shed_within_s: must be below queue_timeout_s",
         ),
         (
+            MINIMAL + "      readiness_path: readyz\n",
+            r"p.yaml:6: conformance.servers.llm.readiness_path: expected a path like /readyz",
+        ),
+        (
+            MINIMAL + "      endpoint: /v1/embeddings\n      limits: {max_messages: 3}\n",
+            r"conformance.servers.llm.limits.max_messages: is a chat limit",
+        ),
+        (
             MINIMAL + "      limits: {max_inputs: 32}\n",
             r"limits: max_inputs / max_input_chars are embeddings limits; set endpoint: "
             r"/v1/embeddings",

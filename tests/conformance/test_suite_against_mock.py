@@ -129,7 +129,7 @@ DRAIN = "inference and test_drain"
             "embeddings", ["--disable", "dependency_readiness"], "embeddings and test_startup",
             "test_ready_only_after_dependencies",
             "*promise health-ordered start (not ready before its dependencies: redis) broken: "
-            "/readyz said 200 at * while the proxies redis were down*",
+            "readiness said 200 at * while the proxies redis were down*",
             id="dependency_readiness",
         ),
         pytest.param(
