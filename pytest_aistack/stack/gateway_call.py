@@ -32,6 +32,8 @@ from pytest_aistack.metrics.record import Outcome, RequestRecord
 # A non-stream answer (a completion, an error body) is kept for the scenarios' messages.
 MAX_BODY_BYTES = 1 << 20
 _DONE = b"[DONE]"
+# Outcomes a client that trusts status 200 and [DONE] would not notice.
+_LOOKS_COMPLETE = frozenset({Outcome.OK, Outcome.SPLICED})
 
 
 @dataclass
@@ -70,9 +72,22 @@ class ChatResult:
         return self.record.text or ""
 
     @property
-    def clean_success(self) -> bool:
-        """What a client would take for a complete answer: the classifier's ``ok``."""
+    def ok(self) -> bool:
+        """The classifier's verdict: a complete, well-formed answer (outcome ``ok``)."""
         return self.record.outcome is Outcome.OK
+
+    @property
+    def clean_success(self) -> bool:
+        """What a client would take for a complete answer, rightly or not.
+
+        ``ok``, and also the failures a client cannot see: a spliced stream, or one that
+        ends with ``[DONE]`` but no ``finish_reason``. A scenario asserting that a fault
+        never yields a clean-looking answer checks this; one asserting a real answer
+        checks :attr:`ok`.
+        """
+        if self.record.outcome is Outcome.TRUNCATED_CLEAN:
+            return self.saw_done
+        return self.record.outcome in _LOOKS_COMPLETE
 
     @property
     def served_by(self) -> str | None:

@@ -53,6 +53,13 @@ class _Gateway(BaseHTTPRequestHandler):
     def answer_no_done(self) -> None:
         self._send(200, "text/event-stream", _sse(ROLE, TOKEN, STOP))
 
+    def answer_no_finish_reason(self) -> None:
+        self._send(200, "text/event-stream", _sse(ROLE, TOKEN, b"[DONE]"))
+
+    def answer_spliced(self) -> None:
+        other = {**STOP, "id": "c2"}
+        self._send(200, "text/event-stream", _sse(ROLE, TOKEN, other, b"[DONE]"))
+
     def answer_inband_error(self) -> None:
         self._send(200, "text/event-stream", _sse(ROLE, TOKEN, ERROR))
 
@@ -114,6 +121,7 @@ def _call(url: str, deadline: float = 5.0, stream: bool = True) -> ChatResult:
 def test_a_complete_stream_is_ok(gateway: str) -> None:
     r = _call(f"{gateway}/complete")
     assert (r.outcome, r.status, r.saw_done, r.error) == (Outcome.OK, 200, True, None)
+    assert r.ok
     assert r.clean_success
     assert [json.loads(e) for e in r.events] == [ROLE, TOKEN, STOP]
     assert r.content == "hi"
@@ -127,7 +135,23 @@ def test_a_stream_without_done_is_truncated_clean(gateway: str) -> None:
     r = _call(f"{gateway}/no-done")
     assert (r.outcome, r.saw_done, len(r.events)) == (Outcome.TRUNCATED_CLEAN, False, 3)
     assert r.error == "stream ended without [DONE]"
-    assert not r.clean_success
+    assert not r.ok
+    assert not r.clean_success  # a client waiting for [DONE] sees it is missing
+
+
+@pytest.mark.parametrize(
+    ("path", "outcome"),
+    [("no-finish-reason", Outcome.TRUNCATED_CLEAN), ("spliced", Outcome.SPLICED)],
+)
+def test_failures_a_client_cannot_see_still_look_clean(
+    gateway: str, path: str, outcome: Outcome
+) -> None:
+    """The classifier fails them; a client trusting 200 and [DONE] would not notice, so
+    a scenario asserting "never a clean-looking answer" must count them as clean."""
+    r = _call(f"{gateway}/{path}")
+    assert (r.outcome, r.saw_done) == (outcome, True)
+    assert not r.ok
+    assert r.clean_success
 
 
 def test_an_inband_error_is_named(gateway: str) -> None:
