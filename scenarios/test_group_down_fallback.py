@@ -26,6 +26,7 @@ def test_group_down_fallback(
         pytest.skip(f"no model group has fallbacks in {profile.path}")
     group = fallback_chain[0]
     hops = list(enumerate(fallback_chain[1:], start=1))
+    stack.require_ground_truth(b.name for g in fallback_chain for b in profile.backends_of(g))
     scenario.dependency = f"model groups of the chain {' -> '.join(fallback_chain)}"
     scenario.promise = f"model_groups.{group}.fallbacks, policy.timeout_s, policy.num_retries"
     scenario.fault = (

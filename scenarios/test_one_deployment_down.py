@@ -26,6 +26,7 @@ def test_one_deployment_down(
     down, *healthy = (b.name for b in stack.profile.backends_of(group))
     if not healthy:
         pytest.skip(f"model group {group!r} has one deployment; nothing can take over")
+    stack.require_ground_truth([down])  # before any fault: a skip says what is missing
     allowed_user_failures = 0 if policy.num_retries > 0 else policy.allowed_fails
     scenario.dependency = down
     scenario.promise = "policy.allowed_fails, policy.cooldown_s, policy.num_retries"

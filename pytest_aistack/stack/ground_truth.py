@@ -211,12 +211,21 @@ class CountsTruth:
     source = CONNECTION_COUNTS
 
     def __init__(
-        self, backend: str, proxy: str | None, why: str, toxiproxy_url: str | None = None
+        self,
+        backend: str,
+        proxy: str | None,
+        why: str,
+        toxiproxy_url: str | None = None,
+        fix: str | None = None,
     ) -> None:
         self.backend = backend
         self.proxy = proxy
         self.why = why
         self.toxiproxy_url = toxiproxy_url
+        self.fix = fix or (
+            "use the embedded Toxiproxy (its request ledger, /aistack/ledger) or set "
+            f"backends.{backend}.admin_url to a mock LLM admin API"
+        )
 
     def traffic(self) -> ProxyTraffic | None:
         """The proxy's counters in ``/metrics`` (None: no proxy, or none listed)."""
@@ -228,9 +237,8 @@ class CountsTruth:
     def _missing(self) -> GroundTruthUnavailable:
         return GroundTruthUnavailable(
             f"no per-request ground truth for backend {self.backend!r}: {self.why}; only "
-            "connection counts are available, which cannot show which request reached it. "
-            "Use the embedded Toxiproxy (its request ledger, /aistack/ledger) or set "
-            f"backends.{self.backend}.admin_url to a mock LLM admin API"
+            "connection counts are available, which cannot show which request reached it; "
+            f"{self.fix}"
         )
 
     def requests(self) -> dict[str, dict[str, Any]]:
@@ -244,6 +252,9 @@ class CountsTruth:
 
     def reset(self) -> None:
         return None
+
+    def require(self) -> None:
+        raise self._missing()
 
     def describe(self) -> str:
         return f"{self.backend}: {CONNECTION_COUNTS} ({self.why})"
@@ -265,7 +276,8 @@ def proxy_truth(backend: str, proxy: str | None, toxiproxy_url: str | None) -> G
         return CountsTruth(backend, proxy, f"the Toxiproxy at {toxiproxy_url}: {exc}")
     if not enabled:
         why = f"the request ledger of the Toxiproxy at {toxiproxy_url} is off"
-        return CountsTruth(backend, proxy, why, toxiproxy_url)
+        fix = "switch it on (aistack toxiproxy --ledger on, AISTACK_TOXIPROXY_LEDGER=on)"
+        return CountsTruth(backend, proxy, why, toxiproxy_url, fix)
     return LedgerTruth(backend, proxy, toxiproxy_url)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from pytest_aistack.stack.gateway_call import ChatResult, call_gateway
 from pytest_aistack.stack.ground_truth import (
+    CountsTruth,
     GroundTruth,
     GroundTruthUnavailable,  # noqa: F401  (re-exported: scenarios catch it from here)
     MockAdmin,
@@ -111,6 +112,14 @@ class AIStack:
     def has_admin(self, backend: str) -> bool:
         """Whether the backend has a mock LLM admin API (faults, stats)."""
         return isinstance(self.admin(backend), MockAdmin)
+
+    def require_ground_truth(self, backends: Iterable[str]) -> None:
+        """Raise :class:`GroundTruthUnavailable` now (a skip before any fault) when one of
+        ``backends`` has only connection counts, which no per-request check can use."""
+        for name in backends:
+            truth = self.admin(name)
+            if isinstance(truth, CountsTruth):
+                truth.require()
 
     def ground_truth(self, backends: Iterable[str] | None = None) -> str:
         """One line for a verdict: the source of each backend's evidence."""

@@ -70,6 +70,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         return (yield)
     except GroundTruthUnavailable as exc:
         message = f"ground truth unavailable: {exc}"
-        if get_settings(item.config).strict:
-            pytest.fail(message, pytrace=False)
-        raise pytest.skip.Exception(message, _use_item_location=True) from None
+        if not get_settings(item.config).strict:
+            raise pytest.skip.Exception(message, _use_item_location=True) from None
+    # Outside the except block, so no exception chain is printed with the reason.
+    pytest.fail(message, pytrace=False)

@@ -230,3 +230,4 @@ def test_unavailable_ground_truth_fails_when_strict(pytester: pytest.Pytester) -
     result = pytester.runpytest("--aistack-strict", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*ground truth unavailable: backend 'x'*"])
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
