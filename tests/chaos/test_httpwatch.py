@@ -82,3 +82,19 @@ def test_any_chunking_gives_the_same_records(
     assert [r.bytes_down for r in records] == [len(r) for r in responses]
     assert not watch.stopped
     assert ledger.of("p").connections.http == 1
+
+
+def test_shrinking_the_ring_drops_the_oldest_and_counts_them() -> None:
+    ledger = Ledger(capacity=5)
+    watch = ledger.watch("p", lambda: None)
+    assert watch is not None
+    for i in range(5):
+        watch.request_bytes(_request(i, b"", chunked=False))
+        watch.response_bytes(_response(200, b"x", chunked=False))
+    ledger.configure(capacity=2)
+    proxy = ledger.of("p")
+    assert [r.request_id for r in proxy.records] == ["r-3", "r-4"]
+    assert proxy.dropped == 3
+    assert [r.request_id for r in proxy.since(proxy.records[0].seq)] == ["r-4"]
+    ledger.configure(enabled=False)
+    assert ledger.watch("p", lambda: None) is None
