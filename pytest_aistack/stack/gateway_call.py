@@ -85,8 +85,11 @@ class ChatResult:
         never yields a clean-looking answer checks this; one asserting a real answer
         checks :attr:`ok`.
         """
-        if self.record.outcome is Outcome.TRUNCATED_CLEAN:
-            return self.saw_done
+        if self.record.outcome in (Outcome.TRUNCATED_CLEAN, Outcome.SPLICED):
+            # Unnoticed only in a stream that still ends with [DONE] and shows no error
+            # event: LiteLLM's mid-stream fallback splices the next group's stream in and
+            # may then fail it (seen on llama.cpp backends), which a client does see.
+            return self.saw_done and not any(_is_error_event(e) for e in self.events)
         return self.record.outcome in _LOOKS_COMPLETE
 
     @property
@@ -191,3 +194,11 @@ class _BodyReader:
         except ValueError:
             return None
         return value if isinstance(value, dict) else None
+
+
+def _is_error_event(payload: str) -> bool:
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(event, dict) and "error" in event

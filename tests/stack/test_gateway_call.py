@@ -60,6 +60,10 @@ class _Gateway(BaseHTTPRequestHandler):
         other = {**STOP, "id": "c2"}
         self._send(200, "text/event-stream", _sse(ROLE, TOKEN, other, b"[DONE]"))
 
+    def answer_spliced_then_error(self) -> None:
+        # LiteLLM's mid-stream fallback after a cut: the next group's stream, then its error.
+        self._send(200, "text/event-stream", _sse(ROLE, {**ROLE, "id": "c2"}, ERROR))
+
     def answer_inband_error(self) -> None:
         self._send(200, "text/event-stream", _sse(ROLE, TOKEN, ERROR))
 
@@ -152,6 +156,12 @@ def test_failures_a_client_cannot_see_still_look_clean(
     assert (r.outcome, r.saw_done) == (outcome, True)
     assert not r.ok
     assert r.clean_success
+
+
+def test_a_spliced_stream_that_fails_visibly_does_not_look_clean(gateway: str) -> None:
+    r = _call(f"{gateway}/spliced-then-error")
+    assert (r.outcome, r.status, r.saw_done) == (Outcome.SPLICED, 200, False)
+    assert not r.clean_success
 
 
 def test_an_inband_error_is_named(gateway: str) -> None:
