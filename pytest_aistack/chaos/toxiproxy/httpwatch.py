@@ -19,138 +19,20 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from .httpframing import (
+    CHUNKED,
+    CLOSE,
+    HEAD,
+    LENGTH,
+    MAX_HEAD_BYTES,
+    METHOD_FIRST,
+    Broken,
+    ChunkScan,
+    NotHttp,
+    body_framing,
+    head_fields,
+)
 from .ledger import COMPLETE, IN_PROGRESS, LedgerRecord, ProxyLedger
-
-MAX_HEAD_BYTES = 64 * 1024
-MAX_LINE_BYTES = 4096
-# Request methods are tokens (RFC 9110 9.1); every registered one starts with a capital.
-_METHOD_FIRST = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_HEAD, _LENGTH, _CHUNKED, _CLOSE = range(4)
-
-
-class _NotHttp(Exception):
-    pass
-
-
-class _Broken(Exception):
-    pass
-
-
-class _ChunkScan:
-    """Skips a chunked body (RFC 9112 7.1) without copying it; ``scan`` returns the
-    position after what it consumed, ``finished`` once the last chunk and trailers end."""
-
-    __slots__ = ("finished", "line", "remaining", "state")
-
-    _SIZE, _DATA, _DATA_END, _TRAILER = range(4)
-
-    def __init__(self) -> None:
-        self.state = self._SIZE
-        self.remaining = 0
-        self.line = b""
-        self.finished = False
-
-    def scan(self, data: bytes, pos: int) -> int:
-        size = len(data)
-        while pos < size and not self.finished:
-            state = self.state
-            if state == self._DATA:
-                take = min(self.remaining, size - pos)
-                pos += take
-                self.remaining -= take
-                if self.remaining == 0:
-                    self.state = self._DATA_END
-                continue
-            if state == self._SIZE and not self.line:
-                # Fast path: a plain hex size line, and its chunk whole in this piece
-                # (the usual SSE event or bulk chunk); anything else goes line by line.
-                end = data.find(b"\r\n", pos, pos + 18)
-                if end > pos:
-                    try:
-                        chunk = int(data[pos:end], 16)
-                    except ValueError:
-                        chunk = 0
-                    if chunk > 0:
-                        stop = end + 2 + chunk
-                        if stop + 2 <= size and data[stop : stop + 2] == b"\r\n":
-                            pos = stop + 2
-                        else:
-                            pos = end + 2
-                            self.remaining = chunk
-                            self.state = self._DATA
-                        continue
-            pos = self._line(data, pos, size)
-        return pos
-
-    def _line(self, data: bytes, pos: int, size: int) -> int:
-        end = data.find(b"\n", pos)
-        if end < 0:
-            self.line += data[pos:]
-            if len(self.line) > MAX_LINE_BYTES:
-                raise _Broken("chunk line longer than 4 KiB")
-            return size
-        line = (self.line + data[pos:end]) if self.line else data[pos:end]
-        self.line = b""
-        line = line.rstrip(b"\r")
-        if self.state == self._SIZE:
-            try:
-                chunk = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise _Broken(f"bad chunk size {line[:40]!r}") from None
-            if chunk < 0:
-                raise _Broken(f"negative chunk size {line[:40]!r}")
-            if chunk == 0:
-                self.state = self._TRAILER
-            else:
-                self.remaining = chunk
-                self.state = self._DATA
-        elif self.state == self._DATA_END:
-            if line:
-                raise _Broken("chunk data not followed by CRLF")
-            self.state = self._SIZE
-        elif not line:  # trailer section ends with an empty line
-            self.finished = True
-        return end + 1
-
-
-def _head_fields(head: bytes) -> tuple[list[bytes], dict[bytes, bytes]]:
-    """The start line's parts and the headers the framing needs, names lower-cased.
-
-    Field names end at the colon with no space before it (RFC 9112 5.1), so each header
-    is one search in the lower-cased head: a few C calls per message, not a loop over
-    its lines (the cost target of the ledger is per request).
-    """
-    line_end = head.find(b"\r\n")
-    start = head[:line_end].split(b" ", 2)
-    lowered = head.lower()
-    headers: dict[bytes, bytes] = {}
-    for name in _FRAMING_HEADERS:
-        at = lowered.find(name, line_end)
-        if at >= 0:
-            value_at = at + len(name)
-            headers[name[2:-1]] = head[value_at : head.find(b"\r\n", value_at)].strip()
-    return start, headers
-
-
-_FRAMING_HEADERS = (b"\r\ncontent-length:", b"\r\ntransfer-encoding:", b"\r\nx-request-id:")
-
-
-def _body_framing(headers: dict[bytes, bytes], *, response: bool) -> tuple[int, int]:
-    """(state, Content-Length) for the body after a head (RFC 9112 6.3)."""
-    coding = headers.get(b"transfer-encoding")
-    if coding is not None and coding.lower().rsplit(b",", 1)[-1].strip() == b"chunked":
-        return _CHUNKED, 0
-    length = headers.get(b"content-length")
-    if length is not None:
-        try:
-            value = int(length.split(b",", 1)[0])
-        except ValueError:
-            raise _Broken(f"bad Content-Length {length[:40]!r}") from None
-        if value < 0:
-            raise _Broken(f"negative Content-Length {value}")
-        return _LENGTH, value
-    # A request without either has no body; a response's body runs to the close.
-    return (_CLOSE, 0) if response else (_LENGTH, 0)
 
 
 class ConnectionWatch:
@@ -182,22 +64,22 @@ class ConnectionWatch:
         self.pending: deque[LedgerRecord] = deque()  # requests awaiting their response
         self.stopped = False
         self._seen_request = False
-        self._req_state = _HEAD
+        self._req_state = HEAD
         self._req_buf = b""
         self._req_left = 0
-        self._req_chunks: _ChunkScan | None = None
+        self._req_chunks: ChunkScan | None = None
         self._req_record: LedgerRecord | None = None
         self._req_started: float | None = None
-        self._resp_state = _HEAD
+        self._resp_state = HEAD
         self._resp_buf = b""
         self._resp_left = 0
-        self._resp_chunks: _ChunkScan | None = None
+        self._resp_chunks: ChunkScan | None = None
 
     # -- taps (called with the bytes just written to each side) -----------------------
     def request_bytes(self, data: bytes) -> None:
         try:
             self._requests(data)
-        except _NotHttp:
+        except NotHttp:
             self._stop(not_http=True)
         except Exception:  # broken framing, or a bug here: stop watching, never the bytes
             self._stop(not_http=False)
@@ -205,7 +87,7 @@ class ConnectionWatch:
     def response_bytes(self, data: bytes) -> None:
         try:
             self._responses(data)
-        except _NotHttp:
+        except NotHttp:
             self._stop(not_http=True)
         except Exception:
             self._stop(not_http=False)
@@ -219,7 +101,7 @@ class ConnectionWatch:
         for record in self.pending:
             if (
                 record is self.pending[0]
-                and self._resp_state == _CLOSE
+                and self._resp_state == CLOSE
                 and (reason == "upstream_closed")
             ):
                 record.outcome = COMPLETE  # a close-delimited body ends with the close
@@ -233,16 +115,16 @@ class ConnectionWatch:
         pos, size = 0, len(data)
         while pos < size:
             state = self._req_state
-            if state == _HEAD:
+            if state == HEAD:
                 pos = self._request_head(data, pos)
-            elif state == _LENGTH:
+            elif state == LENGTH:
                 take = min(self._req_left, size - pos)
                 self._req_left -= take
                 pos += take
                 if self._req_record is not None:
                     self._req_record.bytes_up += take
                 if self._req_left == 0:
-                    self._req_state = _HEAD
+                    self._req_state = HEAD
             else:  # chunked
                 scan = self._req_chunks
                 assert scan is not None
@@ -251,7 +133,7 @@ class ConnectionWatch:
                     self._req_record.bytes_up += end - pos
                 pos = end
                 if scan.finished:
-                    self._req_state = _HEAD
+                    self._req_state = HEAD
 
     def _request_head(self, data: bytes, pos: int) -> int:
         if not self._req_buf:
@@ -259,8 +141,8 @@ class ConnectionWatch:
                 pos += 2
             if pos >= len(data):
                 return len(data)
-            if not self._seen_request and data[pos] not in _METHOD_FIRST:
-                raise _NotHttp
+            if not self._seen_request and data[pos] not in METHOD_FIRST:
+                raise NotHttp
             if self._req_started is None:
                 self._req_started = time.time()
             end = data.find(b"\r\n\r\n", pos)
@@ -274,7 +156,7 @@ class ConnectionWatch:
             end = buf.find(b"\r\n\r\n", max(0, len(self._req_buf) - 3))
             if end < 0:
                 if len(buf) > MAX_HEAD_BYTES:
-                    raise _Broken("request head over 64 KiB")
+                    raise Broken("request head over 64 KiB")
                 self._req_buf = buf
                 self._check_start(buf)
                 return len(data)
@@ -293,17 +175,17 @@ class ConnectionWatch:
         if line_end >= 0:
             parts = partial[:line_end].split(b" ")
             if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
-                raise _NotHttp
+                raise NotHttp
         elif len(partial) >= 32 and b" " not in partial[:32]:
-            raise _NotHttp
+            raise NotHttp
 
     def _new_request(self, head: bytes) -> None:
-        start, headers = _head_fields(head)
+        start, headers = head_fields(head)
         if len(start) != 3 or not start[2].startswith(b"HTTP/1."):
             # "PRI * HTTP/2.0" is h2c with prior knowledge: not ours to frame.
             if not self._seen_request:
-                raise _NotHttp
-            raise _Broken(f"bad request line {head[:60]!r}")
+                raise NotHttp
+            raise Broken(f"bad request line {head[:60]!r}")
         started = self._req_started if self._req_started is not None else time.time()
         self._req_started = None
         request_id = headers.get(b"x-request-id")
@@ -322,13 +204,13 @@ class ConnectionWatch:
         self.ledger.add(record)
         self.pending.append(record)
         self._req_record = record
-        state, length = _body_framing(headers, response=False)
-        if state == _CHUNKED:
-            self._req_chunks = _ChunkScan()
-            self._req_state = _CHUNKED
+        state, length = body_framing(headers, response=False)
+        if state == CHUNKED:
+            self._req_chunks = ChunkScan()
+            self._req_state = CHUNKED
         elif length:
             self._req_left = length
-            self._req_state = _LENGTH
+            self._req_state = LENGTH
 
     # -- responses -----------------------------------------------------------------------
     def _responses(self, data: bytes) -> None:
@@ -338,20 +220,20 @@ class ConnectionWatch:
                 # The upstream spoke first (a server-greeting protocol) or sent more than
                 # it was asked for.
                 if not self._seen_request:
-                    raise _NotHttp
-                raise _Broken("response bytes without a request")
+                    raise NotHttp
+                raise Broken("response bytes without a request")
             record = self.pending[0]
             state = self._resp_state
-            if state == _HEAD:
+            if state == HEAD:
                 pos = self._response_head(record, data, pos)
-            elif state == _LENGTH:
+            elif state == LENGTH:
                 take = min(self._resp_left, size - pos)
                 self._resp_left -= take
                 record.bytes_down += take
                 pos += take
                 if self._resp_left == 0:
                     self._finish(record, COMPLETE)
-            elif state == _CHUNKED:
+            elif state == CHUNKED:
                 scan = self._resp_chunks
                 assert scan is not None
                 end = scan.scan(data, pos)
@@ -368,9 +250,9 @@ class ConnectionWatch:
         end = buf.find(b"\r\n\r\n", max(0, len(self._resp_buf) - 3))
         if end < 0:
             if len(buf) > MAX_HEAD_BYTES:
-                raise _Broken("response head over 64 KiB")
+                raise Broken("response head over 64 KiB")
             if not buf.startswith(b"HTTP/1."[: len(buf)]):
-                raise _Broken(f"bad status line {buf[:40]!r}")
+                raise Broken(f"bad status line {buf[:40]!r}")
             record.bytes_down += len(data) - pos
             self._resp_buf = buf
             return len(data)
@@ -378,13 +260,13 @@ class ConnectionWatch:
         used = end + 4 - len(self._resp_buf)
         record.bytes_down += used
         self._resp_buf = b""
-        start, headers = _head_fields(head)
+        start, headers = head_fields(head)
         if len(start) < 2 or not start[0].startswith(b"HTTP/1."):
-            raise _Broken(f"bad status line {head[:40]!r}")
+            raise Broken(f"bad status line {head[:40]!r}")
         try:
             status = int(start[1])
         except ValueError:
-            raise _Broken(f"bad status line {head[:40]!r}") from None
+            raise Broken(f"bad status line {head[:40]!r}") from None
         pos += used
         if 100 <= status < 200 and status != 101:
             return pos  # interim (100 Continue, 103 Early Hints): the final one follows
@@ -396,12 +278,12 @@ class ConnectionWatch:
         if record.method == "HEAD" or status in (204, 304):
             self._finish(record, COMPLETE)
             return pos
-        state, length = _body_framing(headers, response=True)
-        if state == _LENGTH and length == 0:
+        state, length = body_framing(headers, response=True)
+        if state == LENGTH and length == 0:
             self._finish(record, COMPLETE)
-        elif state == _CHUNKED:
-            self._resp_chunks = _ChunkScan()
-            self._resp_state = _CHUNKED
+        elif state == CHUNKED:
+            self._resp_chunks = ChunkScan()
+            self._resp_state = CHUNKED
         else:
             self._resp_left = length
             self._resp_state = state
@@ -411,7 +293,7 @@ class ConnectionWatch:
         record.outcome = outcome
         record.ended_at = time.time()
         self.pending.popleft()
-        self._resp_state = _HEAD
+        self._resp_state = HEAD
 
     # -- giving up -----------------------------------------------------------------------
     def _stop(self, *, not_http: bool, outcome: str = "unparseable") -> None:
