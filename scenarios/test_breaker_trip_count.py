@@ -44,6 +44,7 @@ def test_breaker_trip_count(stack: AIStack, chaos: Chaos, scenario: ScenarioReco
         f"in the next {quiet_requests} (within its cooldown); the other deployments serve the rest"
     )
     cooldown = stack.profile.cooldown_of(broken)
+    stack.require_ground_truth([broken])  # before any fault: a skip says what is missing
     truth = stack.admin(broken)
     chaos.reset_peer(stack.proxy_of(broken)).apply()
 

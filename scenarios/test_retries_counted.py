@@ -32,6 +32,7 @@ def test_retries_counted(stack: AIStack, chaos: Chaos, scenario: ScenarioRecord)
         f"one request, fallbacks off: exactly retries+1 = {expected} attempts in the "
         "backends' ground truth, then an error to the user"
     )
+    stack.require_ground_truth(deployments)  # before any fault: a skip says what is missing
     truths = {name: stack.admin(name) for name in deployments}
     for name in deployments:
         chaos.reset_peer(stack.proxy_of(name)).apply()
