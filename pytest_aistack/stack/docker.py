@@ -56,6 +56,7 @@ from pytest_aistack.stack.docker_engine import (
     plan_container,
     proxy_ports,
     redis_container,
+    refuse_host_paths,
     resolve_ryuk,
 )
 from pytest_aistack.stack.health import HealthTarget
@@ -117,6 +118,7 @@ class DockerBackend:
                 "chaos_engine 'binary' runs toxiproxy-server on the host and does not apply "
                 "to the docker backend; use auto, docker (official image) or embedded"
             )
+        refuse_host_paths(spec)
         self.spec = spec
         self.keep_up = keep_up
         self.kind = kind

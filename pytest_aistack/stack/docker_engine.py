@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pytest_aistack.errors import StackError
+from pytest_aistack.stack import placeholders
 from pytest_aistack.stack.spec import ServiceSpec, StackSpec, StackSpecError
 from pytest_aistack.stack.startup import config_file_name, render_service, service_placeholders
 
@@ -166,6 +167,25 @@ def check_listens_in_container(spec: StackSpec, service: ServiceSpec) -> None:
                 f'port; write "{name}", "${{{"port" if name == "--port" else "host"}}}" '
                 "(docs/configuration.md, placeholders)"
             )
+
+
+def refuse_host_paths(spec: StackSpec) -> None:
+    """Refuse, before anything starts, a stack that runs files from this host's disk.
+
+    ``${cache_dir}`` is a host directory (the llama.cpp variant's venv and model); no
+    container has it, and rendering would only fail later as an unknown placeholder.
+    """
+    for service in spec.services.values():
+        texts = [("command", arg) for arg in service.command]
+        texts += [(f"env.{key}", value) for key, value in service.env.items()]
+        for key, text in texts:
+            if any(p.key == "cache_dir" for p in placeholders.find(text)):
+                raise DockerStackError(
+                    f"{spec.path}: services.{service.name}.{key} uses ${{cache_dir}}, a "
+                    "directory on this host (pytest-aistack's cache: the llama.cpp venv "
+                    "and model), which containers do not have; run this stack with "
+                    "--aistack-backend local"
+                )
 
 
 def proxy_ports(spec: StackSpec) -> dict[str, int]:

@@ -120,3 +120,15 @@ def test_binary_chaos_engine_is_rejected_with_the_choices(small_stack_yaml: Path
     spec = load_stack_spec(small_stack_yaml)
     with pytest.raises(DockerStackError, match=r"use auto, docker .* or embedded"):
         DockerBackend(spec, log_dir=small_stack_yaml.parent, chaos_engine="binary")
+
+
+def test_a_stack_running_files_from_the_host_cache_is_refused_before_it_starts(
+    tmp_path: Path,
+) -> None:
+    spec = load_stack_spec(REFERENCE.with_name("stack-llamacpp.yaml"))
+    with pytest.raises(DockerStackError) as caught:
+        DockerBackend(spec, log_dir=tmp_path)  # no engine needed: refused at construction
+    assert str(caught.value).startswith(
+        f"{spec.path}: services.llamacpp-a.command uses ${{cache_dir}}, a directory on this host"
+    )
+    assert "--aistack-backend local" in str(caught.value)
