@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from pytest_aistack.stack.breakers import BreakerWindow
 from pytest_aistack.stack.gateway_call import ChatResult
 from pytest_aistack.stack.handle import AIStack
 from pytest_aistack.stack.records import ScenarioRecord
@@ -21,7 +22,7 @@ RESERVE_PER_REQUEST_S = 1.0
 CLIENT_MARGIN_S = 4.0
 
 
-def test_rate_limit(stack: AIStack, scenario: ScenarioRecord) -> None:
+def test_rate_limit(stack: AIStack, scenario: ScenarioRecord, breakers: BreakerWindow) -> None:
     policy = stack.policy
     group, rpm = policy.rate_limited_group, policy.rpm
     if group is None or rpm is None:
@@ -42,6 +43,9 @@ def test_rate_limit(stack: AIStack, scenario: ScenarioRecord) -> None:
         f"{header}: 0 < s <= {window:g}, reaching no backend"
     )
     _start_of_a_window(window, needed_s=(rpm + 1) * (RESERVE_PER_REQUEST_S + hold))
+    # No fault: nothing this scenario does can trip a deployment the others use (a
+    # refusal may cool the rate-limited deployment, which only this scenario calls).
+    breakers.settled()
 
     # Through every gateway instance in turn: the limit is the group's, not an instance's.
     # The first request an instance serves takes 1-2 s (LiteLLM sets up its clients):
