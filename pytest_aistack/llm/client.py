@@ -163,7 +163,9 @@ class LLMClient:
 
 async def _read_body(response: httpx.Response, recorder: StreamRecorder) -> int:
     """Feed the body to ``recorder``; return when reading stopped (monotonic ns)."""
-    chunks = response.aiter_raw()
+    # Decoded bytes: a gateway may gzip its (error) bodies, since httpx accepts gzip; an
+    # identity body passes through chunk for chunk as it arrived.
+    chunks = response.aiter_bytes()
     while not recorder.finished_reading:
         remaining = _seconds_until(recorder.read_deadline_ns())
         try:

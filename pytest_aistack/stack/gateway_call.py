@@ -131,7 +131,9 @@ def call_gateway(
             content_type = response.headers.get("content-type", "")
             recorder.on_headers(response.status_code, content_type, time.monotonic_ns())
             reader.expect(response.status_code, content_type)
-            for chunk in response.iter_raw():
+            # Decoded bytes: LiteLLM gzips error bodies for clients that accept gzip (as
+            # httpx does by default); an identity body passes through as it arrived.
+            for chunk in response.iter_bytes():
                 now = time.monotonic_ns()
                 recorder.on_bytes(chunk, now)
                 reader.feed(chunk)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -97,3 +100,37 @@ async def test_non_streamed_json_answer(replay: ReplayServer) -> None:
     assert record.text == "Hello from a non-streamed answer."
     assert definitions.output_tokens(record) == (7, False)
     assert definitions.ttft_ns(record) is None
+
+
+class _GzippedError(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        body = gzip.compress(b'{"error": {"message": "no healthy deployment"}}')
+        self.send_response(500)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-encoding", "gzip")  # as LiteLLM's proxy answers errors
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.asyncio
+async def test_a_gzipped_error_body_is_named_decoded() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _GzippedError)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        async with LLMClient(f"http://127.0.0.1:{server.server_address[1]}", timeouts=FAST) as llm:
+            record = await llm.chat("hi", model="m")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert (record.outcome, record.status) == (Outcome.HTTP_ERROR, 500)
+    assert record.error is not None
+    assert "no healthy deployment" in record.error

@@ -4,6 +4,7 @@ real socket: each way a gateway can answer gives the outcome the load generator 
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import threading
@@ -94,6 +95,11 @@ class _Gateway(BaseHTTPRequestHandler):
     def answer_rate_limited(self) -> None:
         body = json.dumps({"error": {"message": "all deployments cooling down"}}).encode()
         self._send(429, "application/json", body, retry_after="4")
+
+    def answer_gzipped_error(self) -> None:
+        # LiteLLM's proxy gzips its JSON error bodies for clients that accept gzip.
+        body = gzip.compress(json.dumps({"error": {"message": "no healthy deployment"}}).encode())
+        self._send(500, "application/json", body, content_encoding="gzip")
 
     def answer_json(self) -> None:
         body = {"id": "c1", "model": "m", "choices": [{"message": {"content": "hi"}}]}
@@ -198,6 +204,14 @@ def test_a_429_keeps_status_headers_and_body(gateway: str) -> None:
     assert r.error is not None
     assert r.error.startswith("HTTP 429: ")
     assert not r.clean_success
+
+
+def test_a_gzipped_error_body_is_read_decoded(gateway: str) -> None:
+    r = _call(f"{gateway}/gzipped-error", stream=False)
+    assert (r.outcome, r.status) == (Outcome.HTTP_ERROR, 500)
+    assert r.body == {"error": {"message": "no healthy deployment"}}
+    assert r.error is not None
+    assert "no healthy deployment" in r.error
 
 
 def test_a_json_completion_is_ok(gateway: str) -> None:
