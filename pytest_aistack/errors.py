@@ -9,7 +9,8 @@ Each error keeps the built-in base it had before, so ``except ValueError`` and
     │   ├── SettingsError               the message names the file/key/value and the fix
     │   ├── ProfileError
     │   ├── StackSpecError
-    │   └── ReportError
+    │   ├── ReportError
+    │   └── ConformanceProfileError
     ├── StackError (RuntimeError)       a stack could not be started, reached or kept up
     │   ├── StackStartError             local backend: a service exited or never got healthy
     │   ├── DockerStackError            docker backend

@@ -18,11 +18,13 @@ from typing import Any
 
 import yaml
 
+from pytest_aistack.errors import ConfigError
+
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 EMBEDDINGS = "/v1/embeddings"
 
 
-class ConformanceProfileError(ValueError):
+class ConformanceProfileError(ConfigError):
     """The conformance section is invalid; the message says where and how to fix it."""
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from pytest_aistack.chaos.client_types import ToxiproxyError
 from pytest_aistack.chaos.engine import EngineError
+from pytest_aistack.conformance.profile import ConformanceProfileError
 from pytest_aistack.errors import AistackError, ChaosError, ConfigError, LoadError, StackError
 from pytest_aistack.load.arrival import ArrivalError
 from pytest_aistack.load.options import OptionError
@@ -33,6 +34,7 @@ TREE: list[tuple[type[Exception], type[AistackError], type[Exception]]] = [
     (ProfileError, ConfigError, ValueError),
     (StackSpecError, ConfigError, ValueError),
     (ReportError, ConfigError, ValueError),
+    (ConformanceProfileError, ConfigError, ValueError),
     (StackStartError, StackError, RuntimeError),
     (DockerStackError, StackError, RuntimeError),
     (ExternalStackError, StackError, RuntimeError),
