@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pytest_aistack.errors import ConfigError
+from pytest_aistack.stack.yaml_lines import Reader, load_with_lines, show
 
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 EMBEDDINGS = "/v1/embeddings"
@@ -115,27 +114,8 @@ def load_conformance_profile(path: Path) -> ConformanceProfile:
             f"{path}: cannot read the profile ({exc.strerror}); point --aistack-profile at "
             "a profile with a conformance: section"
         ) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConformanceProfileError(f"{path}: not valid YAML: {exc}") from None
-    lines: dict[tuple[str, ...], int] = {}
-    if node is not None:
-        _walk(node, (), lines)
-    return _Parser(path, lines).profile(data)
-
-
-def _walk(n: yaml.Node, where: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
-    lines.setdefault(where, n.start_mark.line + 1)
-    if isinstance(n, yaml.MappingNode):
-        for key_node, value_node in n.value:
-            key = (*where, str(key_node.value))
-            lines[key] = key_node.start_mark.line + 1
-            _walk(value_node, key, lines)
-    elif isinstance(n, yaml.SequenceNode):
-        for i, item in enumerate(n.value):
-            _walk(item, (*where, str(i)), lines)
+    data, lines = load_with_lines(text, path, ConformanceProfileError)
+    return _Parser(path, lines, ConformanceProfileError).profile(data)
 
 
 _SERVER_KEYS = ("service", "url", "endpoint", "liveness_path", "readiness_path", "request",
@@ -145,43 +125,11 @@ _BREAKER_KEYS = ("proxy", "failures", "open_s", "health_path", "health_state", "
                  "state_metric", "failures_metric")  # fmt: skip
 
 
-class _Parser:
-    def __init__(self, path: Path, lines: dict[tuple[str, ...], int]) -> None:
-        self.path = path
-        self.lines = lines
+class _Parser(Reader):
+    """The shared typed reads (:class:`~pytest_aistack.stack.yaml_lines.Reader`);
+    numbers here have defaults and a 0.001 floor, so ``bound`` reads them."""
 
-    def error(self, where: tuple[str, ...], message: str) -> ConformanceProfileError:
-        probe = where
-        while probe and probe not in self.lines:
-            probe = probe[:-1]
-        key = ".".join(where) or "(top level)"
-        return ConformanceProfileError(f"{self.path}:{self.lines.get(probe, 1)}: {key}: {message}")
-
-    def mapping(
-        self, value: object, where: tuple[str, ...], allowed: tuple[str, ...] | None = None
-    ) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.error(where, f"expected a mapping, got {_show(value)}")
-        for key in value:
-            if allowed is not None and key not in allowed:
-                raise self.error(
-                    (*where, str(key)), f"unknown key; expected one of: {', '.join(allowed)}"
-                )
-        return {str(k): v for k, v in value.items()}
-
-    def string(
-        self, data: Mapping[str, Any], key: str, where: tuple[str, ...], default: str
-    ) -> str:
-        value = data.get(key, default)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            raise self.error((*where, key), f"expected a string, got {_show(value)}")
-        return value
-
-    def number(
+    def bound(
         self,
         data: Mapping[str, Any],
         key: str,
@@ -199,7 +147,7 @@ class _Parser:
             return default
         ok = isinstance(value, int) if integer else isinstance(value, int | float)
         if isinstance(value, bool) or not ok or not math.isfinite(value) or value < minimum:
-            raise self.error((*where, key), f"expected {kind} >= {minimum:g}, got {_show(value)}")
+            raise self.error((*where, key), f"expected {kind} >= {minimum:g}, got {show(value)}")
         return value
 
     def profile(self, data: object) -> ConformanceProfile:
@@ -285,10 +233,10 @@ class _Parser:
         if not isinstance(proxies, list) or not all(isinstance(x, str) for x in proxies):
             raise self.error((*where, "dependency_proxies"), "expected a list of proxy names")
         return StartupPromise(
-            ready_within_s=float(self.number(p, "ready_within_s", where)),
-            refusal_within_s=float(self.number(p, "refusal_within_s", where, default=1.0)),
+            ready_within_s=float(self.bound(p, "ready_within_s", where)),
+            refusal_within_s=float(self.bound(p, "refusal_within_s", where, default=1.0)),
             dependency_proxies=tuple(proxies),
-            dependency_wait_s=float(self.number(p, "dependency_wait_s", where, default=2.0)),
+            dependency_wait_s=float(self.bound(p, "dependency_wait_s", where, default=2.0)),
         )
 
     def saturation(self, raw: object, where: tuple[str, ...]) -> SaturationPromise | None:
@@ -298,11 +246,11 @@ class _Parser:
                 "shed_within_s")  # fmt: skip
         p = self.mapping(raw, where, keys)
         promise = SaturationPromise(
-            max_concurrency=self.number(p, "max_concurrency", where, integer=True, minimum=1),
-            queue_depth=self.number(p, "queue_depth", where, integer=True, minimum=0),
-            queue_timeout_s=float(self.number(p, "queue_timeout_s", where)),
-            retry_after_max_s=float(self.number(p, "retry_after_max_s", where, minimum=1)),
-            shed_within_s=float(self.number(p, "shed_within_s", where, default=0.5)),
+            max_concurrency=self.bound(p, "max_concurrency", where, integer=True, minimum=1),
+            queue_depth=self.bound(p, "queue_depth", where, integer=True, minimum=0),
+            queue_timeout_s=float(self.bound(p, "queue_timeout_s", where)),
+            retry_after_max_s=float(self.bound(p, "retry_after_max_s", where, minimum=1)),
+            shed_within_s=float(self.bound(p, "shed_within_s", where, default=0.5)),
         )
         if promise.shed_within_s >= promise.queue_timeout_s:
             raise self.error(
@@ -315,7 +263,7 @@ class _Parser:
         if raw is None:
             return None
         p = self.mapping(raw, where, ("timeout_s",))
-        return DrainPromise(timeout_s=float(self.number(p, "timeout_s", where)))
+        return DrainPromise(timeout_s=float(self.bound(p, "timeout_s", where)))
 
     def limits(self, raw: object, where: tuple[str, ...]) -> LimitsPromise | None:
         if raw is None:
@@ -323,7 +271,7 @@ class _Parser:
         keys = ("max_messages", "max_tokens", "max_inputs", "max_input_chars")
         p = self.mapping(raw, where, keys)
         values = {
-            key: self.number(p, key, where, integer=True, minimum=1) if key in p else None
+            key: self.bound(p, key, where, integer=True, minimum=1) if key in p else None
             for key in keys
         }
         return LimitsPromise(**values)
@@ -344,13 +292,9 @@ class _Parser:
                 BreakerPromise(
                     name=name,
                     proxy=proxy,
-                    failures=self.number(b, "failures", at, integer=True, minimum=1),
-                    open_s=float(self.number(b, "open_s", at)),
+                    failures=self.bound(b, "failures", at, integer=True, minimum=1),
+                    open_s=float(self.bound(b, "open_s", at)),
                     **strings,
                 )
             )
         return tuple(result)
-
-
-def _show(value: object) -> str:
-    return f"{value!r} ({type(value).__name__})"

@@ -1,6 +1,7 @@
 """YAML with line numbers, and typed reads whose errors name the file, line and key.
 
-Shared by the profile parser (:mod:`pytest_aistack.stack.profile`) and the LiteLLM config
+Shared by the profile parser (:mod:`pytest_aistack.stack.profile`), the conformance section
+(:mod:`pytest_aistack.conformance.profile`) and the LiteLLM config
 reader (:mod:`pytest_aistack.stack.profile_litellm`)::
 
     my.yaml:14: policy.cooldown_s: expected a number of seconds >= 0.001, got 'soon' (str)
