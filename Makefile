@@ -74,7 +74,7 @@ test-llamacpp: $(STAMP)
 	RESULTS='$(RESULTS)' PYTEST_ARGS='$(PYTEST_ARGS)' scripts/llamacpp-lane --require
 
 demo: $(STAMP)
-	$(BIN)/python -m pytest_aistack.demo
+	$(BIN)/python scripts/demo.py
 
 # The resilience scenarios SOAK_RUNS times in a row, each run with a fresh stack; prints
 # how many runs failed and exits non-zero if any did. Logs: $(RESULTS)/soak/run-N.log.

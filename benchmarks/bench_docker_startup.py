@@ -30,7 +30,7 @@ def _load_env_file() -> None:
 
 def main() -> int:
     _load_env_file()
-    from pytest_aistack.config import resolve_outside_pytest
+    from pytest_aistack.settings import resolve_outside_pytest
     from pytest_aistack.stack.docker import DockerBackend
     from pytest_aistack.stack.docker_engine import docker_client, image_present
     from pytest_aistack.stack.factory import REFERENCE_SPEC

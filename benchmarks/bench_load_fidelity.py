@@ -57,7 +57,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pytest_aistack.metrics.histogram import Histogram, bucket_bounds  # noqa: E402
-from pytest_aistack.process import ManagedProcess  # noqa: E402
+from pytest_aistack.runtime.process import ManagedProcess  # noqa: E402
 
 TTFT_MS, ITL_MS, TOKENS = 50.0, 10.0, 32
 CONCURRENCY = (1, 64, 256, 384, 416, 448, 512)

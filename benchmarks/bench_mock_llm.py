@@ -33,8 +33,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pytest_aistack.process import ManagedProcess  # noqa: E402
-from pytest_aistack.waiting import wait_until  # noqa: E402
+from pytest_aistack.runtime.process import ManagedProcess  # noqa: E402
+from pytest_aistack.runtime.waiting import wait_until  # noqa: E402
 
 SERVER_CPU = 0
 CLIENT_CPU = 1

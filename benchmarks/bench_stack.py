@@ -17,12 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import reference_stack
 from pytest_aistack.stack.factory import REFERENCE_SPEC
 from pytest_aistack.stack.local import LocalBackend
 from pytest_aistack.stack.spec import load_stack_spec
 
-REPO = Path(reference_stack.__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent
 UP_TARGET_S = 10.0
 SCENARIOS_TARGET_S = 60.0
 STARTS = 3

@@ -48,7 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pytest_aistack.chaos.client import ToxiproxyClient  # noqa: E402
-from pytest_aistack.process import ManagedProcess, announce_ready  # noqa: E402
+from pytest_aistack.runtime.process import ManagedProcess, announce_ready  # noqa: E402
 
 SERVER_CPU, CLIENT_CPU = 0, 1
 RR_TRIPS, RR_SIZE = 5000, 64

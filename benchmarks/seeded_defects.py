@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import reference_stack
+from pytest_aistack.reference_stack import REFERENCE_DIR
 
-REFERENCE_DIR = Path(reference_stack.__file__).resolve().parent
 GATEWAY_CONFIG = "gateway/litellm.yaml"  # relative to the stack file, as its config_template
 STACK_FILE = "stack.yaml"
 

@@ -28,10 +28,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmarks.seeded_defects import DEFECTS, REFERENCE_DIR, Defect, write_stack
-from pytest_aistack.stack.records import load_records
+from benchmarks.seeded_defects import DEFECTS, Defect, write_stack
+from pytest_aistack.resilience.records import load_records
 
-REPO = REFERENCE_DIR.parent
+REPO = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT_S = 600.0
 STOP_TIMEOUT_S = 60.0
 MESSAGE_CHARS = 220

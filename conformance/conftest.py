@@ -1,7 +1,7 @@
 """Shared set-up of the conformance suite (docs/conformance.md).
 
 The profile is ``--aistack-profile`` (its ``conformance:`` section), else the reference
-one (reference_stack/aistack-conformance.yaml with reference_stack/stack-conformance.yaml).
+one (aistack-conformance.yaml with stack-conformance.yaml in pytest_aistack/reference_stack/).
 Every test is parametrised over the profile's servers; a test of a promise a server
 does not make skips and says which key would make it. Servers with ``service:`` are
 started from the stack file on the local backend once per session; the checks that
@@ -15,13 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-import reference_stack
-from pytest_aistack.config import Settings, get_settings
 from pytest_aistack.conformance.observations import Observations
 from pytest_aistack.conformance.profile import (
     ConformanceProfile,
@@ -29,13 +26,14 @@ from pytest_aistack.conformance.profile import (
     load_conformance_profile,
 )
 from pytest_aistack.conformance.servers import ServerUnderCheck, stack_url
+from pytest_aistack.reference_stack import REFERENCE_DIR
+from pytest_aistack.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from pytest_aistack.chaos.client import ToxiproxyClient
     from pytest_aistack.stack.local import LocalBackend
     from pytest_aistack.stack.spec import Stack
 
-REFERENCE_DIR = Path(reference_stack.__file__).parent
 REFERENCE_PROFILE = REFERENCE_DIR / "aistack-conformance.yaml"
 REFERENCE_STACK = REFERENCE_DIR / "stack-conformance.yaml"
 

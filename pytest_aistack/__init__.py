@@ -13,10 +13,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from pytest_aistack.config import Settings, SettingsError, get_settings
 from pytest_aistack.errors import AistackError, ChaosError, ConfigError, LoadError, StackError
-from pytest_aistack.process import ManagedProcess, ProcessError, announce_ready
-from pytest_aistack.waiting import WaitAborted, WaitTimeout, wait_until
+from pytest_aistack.runtime.process import ManagedProcess, ProcessError, announce_ready
+from pytest_aistack.runtime.waiting import WaitAborted, WaitTimeout, wait_until
+from pytest_aistack.settings import Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:
     from pytest_aistack.asgi import collect_openai_stream
@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     from pytest_aistack.metrics.record import Outcome, RequestRecord
     from pytest_aistack.metrics.slo import SLOSpec, parse_slo
     from pytest_aistack.metrics.summary import Summary
+    from pytest_aistack.resilience.records import ScenarioRecord
     from pytest_aistack.stack.gateway_call import ChatResult
     from pytest_aistack.stack.handle import AIStack
-    from pytest_aistack.stack.records import ScenarioRecord
 
 __version__ = "0.1.0.dev0"
 
@@ -47,7 +47,7 @@ _LAZY = {
     "Outcome": "pytest_aistack.metrics.record",
     "RequestRecord": "pytest_aistack.metrics.record",
     "SLOSpec": "pytest_aistack.metrics.slo",
-    "ScenarioRecord": "pytest_aistack.stack.records",
+    "ScenarioRecord": "pytest_aistack.resilience.records",
     "StreamRecorder": "pytest_aistack.llm.stream",
     "Summary": "pytest_aistack.metrics.summary",
     "ToxiproxyClient": "pytest_aistack.chaos.client",

@@ -6,31 +6,26 @@ resets every proxy after each scenario. Each scenario also starts with the mock
 backends' counters cleared and no deployment still cooling down from the scenario
 before (breaker state lives in the gateway: see :class:`BreakerWindow`).
 
-Each scenario fills a :class:`ScenarioRecord` through the ``scenario`` fixture —
-``dependency`` (what it broke: a backend name, "redis", "gateway"), ``promise`` (the
-policy key(s) it checks, e.g. "policy.allowed_fails"), ``fault``, ``expected`` and
-``observe(line)``; the verdict comes from the test outcome, and the session writes all
-of them to ``<report_dir>/resilience.json`` — one row of the resiliency matrix each, for
-``aistack report`` and ``python -m pytest_aistack.demo`` to print.
+Each scenario fills its row of the resiliency matrix through the plugin's ``scenario``
+fixture (:mod:`pytest_aistack.resilience.fixtures`): ``dependency`` (what it broke: a
+backend name, "redis", "gateway"), ``promise`` (the policy key(s) it checks, e.g.
+"policy.allowed_fails"), ``fault``, ``expected`` and ``observe(line)``; the verdict
+comes from the test outcome and the session writes ``<report_dir>/resilience.json``.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_aistack.config import Settings, get_settings
-from pytest_aistack.stack.breakers import BreakerWindow
+from pytest_aistack.resilience.breakers import BreakerWindow
+from pytest_aistack.settings import get_settings
 from pytest_aistack.stack.handle import AIStack
-from pytest_aistack.stack.records import ScenarioRecord, save_records
 
 if TYPE_CHECKING:
     from pytest_aistack.chaos.client import ToxiproxyClient
-
-_records_key = pytest.StashKey[list["ScenarioRecord"]]()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -71,11 +66,6 @@ def aistack_toxiproxy(aistack_stack: AIStack) -> Iterator[ToxiproxyClient]:
         yield client
 
 
-@pytest.fixture(scope="session")
-def breakers(aistack_stack: AIStack) -> BreakerWindow:
-    return BreakerWindow(aistack_stack.policy.cooldown_s)
-
-
 @pytest.fixture(autouse=True)
 def clean_stack(request: pytest.FixtureRequest) -> Iterator[None]:
     """Before: breakers settled, backend counters cleared. After (last, once ``chaos``
@@ -91,45 +81,3 @@ def clean_stack(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
     finally:
         window.faults_ended()
-
-
-@pytest.fixture
-def scenario(request: pytest.FixtureRequest) -> Iterator[ScenarioRecord]:
-    record = ScenarioRecord(scenario=request.node.name.removeprefix("test_"))
-    request.config.stash.setdefault(_records_key, []).append(record)
-    request.node.stash[_record_key] = record
-    started = time.monotonic()
-    yield record
-    record.seconds = round(time.monotonic() - started, 2)
-
-
-_record_key = pytest.StashKey[ScenarioRecord]()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    record = item.stash.get(_record_key, None)
-    if record is not None and (report.when == "call" or report.failed):
-        if report.failed:
-            record.verdict = "FAIL"
-            if report.when == "call" and call.excinfo is not None:
-                record.observe(f"failed: {call.excinfo.exconly().splitlines()[0][:300]}")
-            # The failure output names the promise the row checks, whatever the assertion said.
-            broken = f"{record.promise or '(not recorded)'} (dependency {record.dependency or '?'})"
-            report.sections.append(("broken promise", f"{broken}: expected {record.expected}"))
-        elif report.skipped:
-            record.verdict = "SKIP"
-        elif report.when == "call":
-            record.verdict = "PASS"
-    return report
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    records = session.config.stash.get(_records_key, [])
-    if not records:
-        return
-    settings: Settings = get_settings(session.config)
-    save_records(records, settings.report_dir)

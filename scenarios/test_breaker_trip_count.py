@@ -7,11 +7,11 @@ import time
 import pytest
 
 from pytest_aistack.chaos.faults import Chaos
-from pytest_aistack.stack.breakers import COOLDOWN_MARGIN_S
+from pytest_aistack.resilience.breakers import COOLDOWN_MARGIN_S
+from pytest_aistack.resilience.records import ScenarioRecord
 from pytest_aistack.stack.gateway_call import ChatResult
 from pytest_aistack.stack.ground_truth import attempts
 from pytest_aistack.stack.handle import AIStack
-from pytest_aistack.stack.records import ScenarioRecord
 
 pytestmark = pytest.mark.resilience
 

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from pytest_aistack.chaos.faults import Chaos, Fault
+from pytest_aistack.resilience.records import ScenarioRecord
 from pytest_aistack.stack.handle import AIStack
-from pytest_aistack.stack.records import ScenarioRecord
 
 pytestmark = pytest.mark.resilience
 

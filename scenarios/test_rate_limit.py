@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from pytest_aistack.stack.breakers import BreakerWindow
+from pytest_aistack.resilience.breakers import BreakerWindow
+from pytest_aistack.resilience.records import ScenarioRecord
 from pytest_aistack.stack.gateway_call import ChatResult
 from pytest_aistack.stack.handle import AIStack
-from pytest_aistack.stack.records import ScenarioRecord
 
 pytestmark = pytest.mark.resilience
 

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
+from pytest_aistack.resilience.records import ScenarioRecord
 from pytest_aistack.stack.ground_truth import MockAdmin
 from pytest_aistack.stack.handle import AIStack
-from pytest_aistack.stack.records import ScenarioRecord
 
 pytestmark = pytest.mark.resilience
 

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from pytest_aistack.chaos.faults import Chaos
+from pytest_aistack.resilience.records import ScenarioRecord
 from pytest_aistack.stack.handle import AIStack, redis_command
-from pytest_aistack.stack.records import ScenarioRecord
 
 pytestmark = pytest.mark.resilience
 

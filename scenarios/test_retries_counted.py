@@ -7,9 +7,9 @@ import time
 import pytest
 
 from pytest_aistack.chaos.faults import Chaos
+from pytest_aistack.resilience.records import ScenarioRecord
 from pytest_aistack.stack.ground_truth import attempts
 from pytest_aistack.stack.handle import AIStack
-from pytest_aistack.stack.records import ScenarioRecord
 
 # The router picks one deployment per attempt, so some resets may carry no traffic.
 pytestmark = [pytest.mark.resilience, pytest.mark.chaos(assert_all_faults_exercised=False)]

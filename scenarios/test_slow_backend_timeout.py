@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pytest_aistack.chaos.faults import Chaos
+from pytest_aistack.resilience.records import ScenarioRecord
 from pytest_aistack.stack.handle import AIStack
-from pytest_aistack.stack.records import ScenarioRecord
 
 pytestmark = pytest.mark.resilience
 

@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from pytest_aistack.chaos.faults import Chaos
+from pytest_aistack.resilience.records import ScenarioRecord
 from pytest_aistack.stack.handle import AIStack
-from pytest_aistack.stack.records import ScenarioRecord
 
 # The cut sits on every backend the request could land on, so no complete answer
 # exists; the router picks one deployment per request, so most cuts carry no traffic.

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-import pytest_aistack.asgi as asgi_module
+import pytest_aistack.asgi.client as asgi_module
 from pytest_aistack.asgi import (
     OpenAIEvent,
     asgi_lifespan_client,

@@ -1,4 +1,4 @@
-"""``python -m pytest_aistack.nightly``: bad arguments stop it before any stack starts."""
+"""``python -m pytest_aistack.cli.nightly``: bad arguments stop it before any stack starts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_aistack.nightly import main
+from pytest_aistack.cli.nightly import main
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pytest_aistack.process import ManagedProcess, ProcessError
-from pytest_aistack.waiting import wait_until
+from pytest_aistack.runtime.process import ManagedProcess, ProcessError
+from pytest_aistack.runtime.waiting import wait_until
 
 
 def _python(code: str) -> list[str]:
@@ -30,7 +30,7 @@ def _gone(pid: int) -> bool:
 def test_ready_line_fields_and_log(tmp_path: Path) -> None:
     code = """
         import sys, time
-        from pytest_aistack.process import announce_ready
+        from pytest_aistack.runtime.process import announce_ready
         print("starting up", flush=True)
         announce_ready("demo", url="http://127.0.0.1:1", workers=2)
         time.sleep(60)  # ok: the child idles until the test stops it
@@ -84,7 +84,7 @@ def test_deadline_without_ready_line(tmp_path: Path) -> None:
 def test_stop_reaches_grandchildren(tmp_path: Path) -> None:
     code = """
         import subprocess, sys, time
-        from pytest_aistack.process import announce_ready
+        from pytest_aistack.runtime.process import announce_ready
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
         announce_ready("parent", child_pid=child.pid)
         time.sleep(60)  # ok: the child idles until the test stops it
@@ -105,7 +105,7 @@ def test_stop_reaches_grandchildren(tmp_path: Path) -> None:
 def test_sigterm_ignored_then_sigkill(tmp_path: Path) -> None:
     code = """
         import signal, time
-        from pytest_aistack.process import announce_ready
+        from pytest_aistack.runtime.process import announce_ready
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         announce_ready("stubborn")
         time.sleep(60)  # ok: the child idles until the test stops it
@@ -121,7 +121,7 @@ def test_sigterm_ignored_then_sigkill(tmp_path: Path) -> None:
 def test_sigterm_honoured(tmp_path: Path) -> None:
     code = """
         import time
-        from pytest_aistack.process import announce_ready
+        from pytest_aistack.runtime.process import announce_ready
         announce_ready("polite")
         time.sleep(60)  # ok: the child idles until the test stops it
     """

@@ -14,7 +14,7 @@ from typing import TypeVar
 import pytest
 
 import pytest_aistack
-from pytest_aistack.waiting import WaitAborted, WaitTimeout, wait_until
+from pytest_aistack.runtime.waiting import WaitAborted, WaitTimeout, wait_until
 
 T = TypeVar("T")
 

@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 import httpx
 
 from pytest_aistack.errors import ChaosError
-from pytest_aistack.waiting import WaitAborted, WaitTimeout, wait_until
+from pytest_aistack.runtime.waiting import WaitAborted, WaitTimeout, wait_until
 
 EngineKind = Literal["embedded", "binary", "docker"]
 BINARY_NAME = "toxiproxy-server"
@@ -31,7 +31,7 @@ BINARY_START_TIMEOUT = 15.0
 
 
 class EngineSettings(Protocol):
-    """The two settings this module reads (pytest_aistack.config.Settings has them)."""
+    """The two settings this module reads (pytest_aistack.settings.Settings has them)."""
 
     @property
     def chaos_engine(self) -> str: ...
@@ -115,7 +115,7 @@ class _BinaryToxiproxy:
     """toxiproxy-server as a managed child process."""
 
     def __init__(self, binary: str, log_path: Path) -> None:
-        from pytest_aistack.process import ManagedProcess
+        from pytest_aistack.runtime.process import ManagedProcess
 
         # toxiproxy-server cannot announce the port it bound, so one is picked here;
         # the short race with other processes is the documented cost (docs/decisions.md).

@@ -71,7 +71,7 @@ def chaos_options(item: pytest.Item) -> ChaosOptions:
 @pytest.fixture(scope="session")
 def aistack_toxiproxy(pytestconfig: pytest.Config) -> Iterator[ToxiproxyClient]:
     """A client to the session's Toxiproxy (embedded by default; see ``chaos_engine``)."""
-    from pytest_aistack.config import get_settings
+    from pytest_aistack.settings import get_settings
 
     from .client import ToxiproxyClient
     from .engine import EngineError, start_toxiproxy

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pytest_aistack.conformance.http import Answer, BackgroundStream, call
 from pytest_aistack.conformance.profile import DrainPromise, StartupPromise
 from pytest_aistack.conformance.servers import ServerUnderCheck
-from pytest_aistack.process import ProcessError
-from pytest_aistack.waiting import WaitTimeout, wait_until
+from pytest_aistack.runtime.process import ProcessError
+from pytest_aistack.runtime.waiting import WaitTimeout, wait_until
 
 EXIT_MARGIN_S = 1.5
 STREAM_START_S = 10.0

@@ -1,6 +1,6 @@
 """The ``conformance:`` section of a profile: which servers, what they promise, the bounds.
 
-Only this section (and ``settings:``, read by :mod:`pytest_aistack.config`) is read, so
+Only this section (and ``settings:``, read by :mod:`pytest_aistack.settings`) is read, so
 a conformance profile needs no gateway, model groups or policy. Format:
 docs/conformance.md. Every error names the file, the line, the key, what was expected
 and what was found::
@@ -155,7 +155,8 @@ class _Parser(Reader):
         if "conformance" not in top:
             raise self.error(
                 (), "no conformance: section; add one naming the servers to check "
-                "(docs/conformance.md), or use reference_stack/aistack-conformance.yaml"
+                "(docs/conformance.md), or use "
+                "pytest_aistack/reference_stack/aistack-conformance.yaml"
             )  # fmt: skip
         where = ("conformance",)
         section = self.mapping(top["conformance"], where, ("servers", "toxiproxy_url"))

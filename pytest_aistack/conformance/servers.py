@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_aistack.conformance.profile import ServerProfile
-from pytest_aistack.process import ManagedProcess, ProcessError
+from pytest_aistack.runtime.process import ManagedProcess, ProcessError
 
 if TYPE_CHECKING:
     from pytest_aistack.stack.local import LocalBackend

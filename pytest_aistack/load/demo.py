@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pytest_aistack.process import ManagedProcess, ProcessError
+from pytest_aistack.runtime.process import ManagedProcess, ProcessError
 
 from .results import ResultFileError, read_result
 

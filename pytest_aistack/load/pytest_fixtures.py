@@ -61,7 +61,7 @@ RunLocust = Callable[..., LocustRun]
 def run_locust(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunLocust]:
     """``run_locust(locustfile, host=..., *, users, spawn_rate, run_time, processes, slo,
     args, env, timeout)`` -> :class:`LocustRun`."""
-    from pytest_aistack.process import ManagedProcess
+    from pytest_aistack.runtime.process import ManagedProcess
 
     started: list[ManagedProcess] = []
 

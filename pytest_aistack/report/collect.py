@@ -1,7 +1,7 @@
 """Read a results directory: every file type the harness writes there, each parsed once.
 
 =============================  ====================================================
-``resilience.json``            the scenario records (``pytest_aistack.stack.records``)
+``resilience.json``            the scenario records (``pytest_aistack.resilience.records``)
 ``*.xml`` (JUnit)              pytest ``--junitxml`` runs: outcome of every test
 ``*.json`` with schema         load runs (``pytest_aistack.load.results``)
 ``pytest-aistack/load-result``
@@ -22,8 +22,8 @@ from typing import Any
 from pytest_aistack.errors import ConfigError
 from pytest_aistack.load.results import SCHEMA as LOAD_SCHEMA
 from pytest_aistack.load.results import LoadResult, ResultFileError, read_result
-from pytest_aistack.stack.records import RESULTS_FILE as SCENARIO_FILE
-from pytest_aistack.stack.records import ScenarioRecord
+from pytest_aistack.resilience.records import RESULTS_FILE as SCENARIO_FILE
+from pytest_aistack.resilience.records import ScenarioRecord
 
 OUTCOMES = ("passed", "failed", "error", "skipped")
 

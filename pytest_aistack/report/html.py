@@ -17,7 +17,7 @@ from pytest_aistack.report import plots, svg
 from pytest_aistack.report.collect import OUTCOMES, Results
 from pytest_aistack.report.markdown import LOAD_METRICS, LOAD_STATS, MESSAGE_LIMIT
 from pytest_aistack.report.markdown import _headline as markdown_headline
-from pytest_aistack.stack.records import resilience_matrix
+from pytest_aistack.resilience.records import resilience_matrix
 
 # Distributions drawn per load run: (histogram name, chart title).
 DISTRIBUTIONS = (

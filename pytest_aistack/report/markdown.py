@@ -7,7 +7,7 @@ from typing import Any
 
 from pytest_aistack.load.results import LoadResult
 from pytest_aistack.report.collect import OUTCOMES, Results
-from pytest_aistack.stack.records import resilience_matrix
+from pytest_aistack.resilience.records import resilience_matrix
 
 # The latency rows shown per load run, in this order (definitions: docs/metrics.md).
 LOAD_METRICS = ("ttft", "itl", "tpot", "e2e")

@@ -30,8 +30,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pytest_aistack.config import resolve_outside_pytest
     from pytest_aistack.errors import StackError
+    from pytest_aistack.settings import resolve_outside_pytest
     from pytest_aistack.stack.factory import make_backend
 
     try:

@@ -77,7 +77,7 @@ if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.network import Network
 
-    from pytest_aistack.config import Settings
+    from pytest_aistack.settings import Settings
 
 __all__ = ["DockerBackend", "DockerImages", "DockerStackError"]
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from pytest_aistack.reference_stack import REFERENCE_DIR as REFERENCE_STACK_DIR
 from pytest_aistack.stack.docker_engine import (
     CONFIG_DIR,
     CONTAINER_LISTEN_ADDRESS,
@@ -36,7 +37,7 @@ from pytest_aistack.stack.docker_engine import (
 )
 from pytest_aistack.stack.spec import ServiceSpec, StackSpec, load_stack_spec
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference_stack"
+REFERENCE_DIR = REFERENCE_STACK_DIR
 OUT_DIR = REFERENCE_DIR / "docker"
 TOXIPROXY_CONFIG = "toxiproxy.json"
 # Images and keys come from the environment, with the defaults the settings use.
@@ -54,12 +55,12 @@ FIRST_HOST_PORTS = {"gateway": 4000, "toxiproxy": 8474, "redis": 6379}
 OTHER_HOST_PORT_BASE = 8001
 
 HEADER = """\
-# GENERATED from reference_stack/stack.yaml by `python -m pytest_aistack.stack.docker_compose`;
+# GENERATED from ../stack.yaml by `python -m pytest_aistack.stack.docker_compose`;
 # edit stack.yaml (or the generator), not this file.
 #
 # The reference stack for `docker compose up` (docs/docker.md). Build the images first:
 #   scripts/docker-ci-images && source .aistack/docker-images.env
-#   docker compose -f reference_stack/docker/compose.yaml up -d --wait
+#   docker compose -f pytest_aistack/reference_stack/docker/compose.yaml up -d --wait
 # Every port is published on 127.0.0.1 only; AISTACK_COMPOSE_<SERVICE>_PORT moves one.
 """
 

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from pathlib import Path
 
-import reference_stack
-from pytest_aistack.config import Settings, Source
+from pytest_aistack.reference_stack import REFERENCE_DIR
+from pytest_aistack.settings import Settings, Source
 from pytest_aistack.stack.external import ExternalBackend
 from pytest_aistack.stack.local import LocalBackend
 from pytest_aistack.stack.profile import Profile, load_profile
 from pytest_aistack.stack.spec import Backend, StackSpec, StackSpecError, load_stack_spec
 
-REFERENCE_DIR = Path(reference_stack.__file__).parent
 REFERENCE_SPEC = REFERENCE_DIR / "stack.yaml"
 REFERENCE_PROFILE = REFERENCE_DIR / "aistack.yaml"
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import httpx
 
 from pytest_aistack.errors import StackError
+from pytest_aistack.runtime.waiting import WaitTimeout, wait_until
 from pytest_aistack.stack.spec import HealthCheck
-from pytest_aistack.waiting import WaitTimeout, wait_until
 
 # Polling starts fast (most of our services are up in tens of ms) and backs off so a
 # slow starter (LiteLLM, ~5 s) is not hammered.

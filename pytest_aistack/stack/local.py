@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pytest_aistack.errors import StackError
-from pytest_aistack.process import ManagedProcess, ProcessError
+from pytest_aistack.runtime.process import ManagedProcess, ProcessError
 from pytest_aistack.stack import runs
 from pytest_aistack.stack.health import HealthTarget
 from pytest_aistack.stack.spec import Endpoint, ServiceSpec, Stack, StackSpec

@@ -1,10 +1,11 @@
 """The stack profile (``aistack.yaml``): where the stack is and what it promises.
 
 The resilience scenarios read the *policy* from here and assert that the stack honours
-it, so the same scenarios run against the reference stack (``reference_stack/aistack.yaml``)
+it, so the same scenarios run against the reference stack
+(``pytest_aistack/reference_stack/aistack.yaml``)
 and against a user's own stack (``--aistack-profile my.yaml --aistack-backend external``).
 The format is documented in docs/profile.md. The top-level ``settings:`` mapping belongs
-to :mod:`pytest_aistack.config` and is skipped here.
+to :mod:`pytest_aistack.settings` and is skipped here.
 
 Every error names the file, the line, the key, what was expected and what was found::
 
@@ -19,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from pytest_aistack.errors import ConfigError
-from pytest_aistack.setting_sources import PROFILE_FIX
+from pytest_aistack.runtime.text_files import read_utf8
+from pytest_aistack.settings.sources import PROFILE_FIX
 from pytest_aistack.stack.yaml_lines import Reader, load_with_lines
-from pytest_aistack.text_files import read_utf8
 
 TOP_LEVEL_KEYS = (
     "settings",

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from pytest_aistack.runtime.text_files import read_utf8
 from pytest_aistack.stack import litellm_rules as rules
 from pytest_aistack.stack.litellm_fallbacks import derive_fallbacks
 from pytest_aistack.stack.litellm_policy import derive_policy, redis_proxy
@@ -33,7 +34,6 @@ from pytest_aistack.stack.litellm_reader import (
 from pytest_aistack.stack.litellm_rules import DIRECT_PLACEHOLDER, ENV_PREFIX, PROXY_PLACEHOLDER
 from pytest_aistack.stack.profile import ProfileError
 from pytest_aistack.stack.yaml_lines import Lines, Reader, load_with_lines
-from pytest_aistack.text_files import read_utf8
 
 __all__ = [
     "Derivation",

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_aistack.config import Settings
+    from pytest_aistack.settings import Settings
     from pytest_aistack.stack.handle import AIStack
 
 
 @pytest.fixture(scope="session")
 def aistack_stack(aistack_settings: Settings, pytestconfig: pytest.Config) -> Iterator[AIStack]:
-    from pytest_aistack.config import get_resolved
     from pytest_aistack.errors import ConfigError, StackError
+    from pytest_aistack.settings import get_resolved
     from pytest_aistack.stack.factory import make_backend
     from pytest_aistack.stack.handle import AIStack
 
@@ -63,7 +63,7 @@ def aistack_stack(aistack_settings: Settings, pytestconfig: pytest.Config) -> It
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """A check the stack's ground truth cannot make is a skip with what is missing (a
     failure under ``--aistack-strict``, as for requires_* markers), never an error."""
-    from pytest_aistack.config import get_settings
+    from pytest_aistack.settings import get_settings
     from pytest_aistack.stack.ground_truth import GroundTruthUnavailable
 
     try:

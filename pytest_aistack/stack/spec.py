@@ -48,9 +48,9 @@ from typing import Any, Literal, Protocol
 import yaml
 
 from pytest_aistack.errors import ConfigError
+from pytest_aistack.runtime.text_files import read_utf8
 from pytest_aistack.stack import placeholders
 from pytest_aistack.stack.placeholders import Placeholder
-from pytest_aistack.text_files import read_utf8
 
 PortMode = Literal["announce", "pick"]
 HealthKind = Literal["http", "tcp", "redis"]

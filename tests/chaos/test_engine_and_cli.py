@@ -22,7 +22,7 @@ from pytest_aistack.chaos.engine import (
     describe_engine_choice,
     start_toxiproxy,
 )
-from pytest_aistack.process import ManagedProcess, ProcessError
+from pytest_aistack.runtime.process import ManagedProcess, ProcessError
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from pytest_aistack.chaos.client import LedgerRecord, ProxyLedger, ToxiproxyClient
-from pytest_aistack.waiting import wait_until
+from pytest_aistack.runtime.waiting import wait_until
 
 from .netutil import Upstream, connect, read_to_end, recv_exactly
 
@@ -511,7 +511,7 @@ async def test_the_async_client_reads_the_same_ledger(
 
 
 def _toxiproxy_process(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    from pytest_aistack.process import ManagedProcess
+    from pytest_aistack.runtime.process import ManagedProcess
 
     argv = [sys.executable, "-m", "pytest_aistack.cli", "toxiproxy", "--port", "0", *args]
     return ManagedProcess(
@@ -531,7 +531,7 @@ def test_cli_switches_and_sizes_the_ledger(tmp_path: Path) -> None:
 
 
 def test_cli_refuses_a_bad_capacity(tmp_path: Path) -> None:
-    from pytest_aistack.process import ProcessError
+    from pytest_aistack.runtime.process import ProcessError
 
     process = _toxiproxy_process(tmp_path, "--ledger-capacity", "0")
     with process, pytest.raises(ProcessError, match="exited with code 2"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_aistack.chaos.client import ToxiproxyClient
-from pytest_aistack.waiting import wait_until
+from pytest_aistack.runtime.waiting import wait_until
 
 from .netutil import Upstream, connect
 from .test_ledger import OK, _exchange, _request

@@ -11,7 +11,7 @@ import pytest
 
 from pytest_aistack.chaos.client import ToxiproxyClient
 from pytest_aistack.chaos.faults import toxic_connection_counts
-from pytest_aistack.waiting import wait_until
+from pytest_aistack.runtime.waiting import wait_until
 
 from .netutil import (
     TcpServer,

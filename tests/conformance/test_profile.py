@@ -30,8 +30,10 @@ def load(tmp_path: Path, text: str) -> object:
 
 
 def test_the_reference_profile_names_services_of_the_reference_stack() -> None:
-    profile = load_conformance_profile(ROOT / "reference_stack" / "aistack-conformance.yaml")
-    stack = load_stack_spec(ROOT / "reference_stack" / "stack-conformance.yaml")
+    profile = load_conformance_profile(
+        ROOT / "pytest_aistack" / "reference_stack" / "aistack-conformance.yaml"
+    )
+    stack = load_stack_spec(ROOT / "pytest_aistack" / "reference_stack" / "stack-conformance.yaml")
     assert {s.service for s in profile.servers.values()} <= set(stack.services)
     embeddings = profile.servers["embeddings"]
     assert [b.proxy for b in embeddings.breakers] == ["redis"]
@@ -106,7 +108,7 @@ def test_prometheus_samples_match_by_name_suffix_and_labels() -> None:
 def test_one_file_may_hold_a_stack_profile_and_a_conformance_section(tmp_path: Path) -> None:
     from pytest_aistack.stack.profile import load_profile
 
-    reference = (ROOT / "reference_stack" / "aistack.yaml").read_text()
+    reference = (ROOT / "pytest_aistack" / "reference_stack" / "aistack.yaml").read_text()
     path = tmp_path / "both.yaml"
     path.write_text(reference + "\n" + MINIMAL)
     assert load_profile(path).primary_group == "chat"

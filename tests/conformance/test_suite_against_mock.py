@@ -2,7 +2,8 @@
 every behaviour on, and with one behaviour switched off (a mock flag) exactly the check
 of that promise fails, with a message naming it, while its neighbours pass.
 
-Each run starts the reference conformance stack (reference_stack/stack-conformance.yaml)
+Each run starts the reference conformance stack
+(pytest_aistack/reference_stack/stack-conformance.yaml)
 with the one service's command extended: the mock's argparse keeps the last value of a
 repeated flag, so an appended ``--breaker-failures 0`` overrides the file's 3.
 """
@@ -15,12 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_aistack.process import ManagedProcess
+from pytest_aistack.runtime.process import ManagedProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "conformance"
-REFERENCE_STACK = ROOT / "reference_stack" / "stack-conformance.yaml"
-REFERENCE_PROFILE = ROOT / "reference_stack" / "aistack-conformance.yaml"
+REFERENCE_STACK = ROOT / "pytest_aistack" / "reference_stack" / "stack-conformance.yaml"
+REFERENCE_PROFILE = ROOT / "pytest_aistack" / "reference_stack" / "aistack-conformance.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -231,7 +232,7 @@ def test_an_external_server_skips_what_needs_its_process(
 def test_a_profile_without_a_conformance_section_skips_every_check(
     pytester: pytest.Pytester,
 ) -> None:
-    gateway_profile = ROOT / "reference_stack" / "aistack.yaml"
+    gateway_profile = ROOT / "pytest_aistack" / "reference_stack" / "aistack.yaml"
     result = run_suite(pytester, gateway_profile)
     result.assert_outcomes(skipped=16)
     result.stdout.fnmatch_lines(

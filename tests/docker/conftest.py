@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_aistack.config import Settings
+from pytest_aistack.settings import Settings
 from pytest_aistack.stack.docker import DockerImages
 
 # A small stack with the same shapes as the reference one: a Toxiproxy host that

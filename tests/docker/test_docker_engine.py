@@ -21,7 +21,7 @@ from pytest_aistack.stack.docker_engine import (
 )
 from pytest_aistack.stack.spec import StackSpec, StackSpecError, load_stack_spec
 
-REFERENCE = Path(__file__).parents[2] / "reference_stack" / "stack.yaml"
+REFERENCE = Path(__file__).parents[2] / "pytest_aistack" / "reference_stack" / "stack.yaml"
 VALUES = {"admin_token": "a", "master_key": "m"}
 
 

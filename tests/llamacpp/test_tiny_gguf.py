@@ -9,7 +9,7 @@ import gguf
 import numpy as np
 import pytest
 
-from reference_stack.llamacpp import tiny_gguf
+from pytest_aistack.reference_stack.llamacpp import tiny_gguf
 
 
 @pytest.fixture(scope="module")

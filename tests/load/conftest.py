@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_aistack.process import ManagedProcess
+from pytest_aistack.runtime.process import ManagedProcess
 
 REPO = Path(__file__).resolve().parents[2]
 LOCUSTFILES = REPO / "locustfiles"

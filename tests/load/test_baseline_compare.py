@@ -15,7 +15,7 @@ import pytest
 
 from pytest_aistack.cli import main
 from pytest_aistack.load.pytest_fixtures import LocustRun, RunLocust
-from pytest_aistack.process import ManagedProcess
+from pytest_aistack.runtime.process import ManagedProcess
 
 from .conftest import LOCUSTFILES, MOCK_ITL_MS, MOCK_TOKENS, MOCK_TTFT_MS
 

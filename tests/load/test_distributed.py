@@ -11,7 +11,7 @@ import pytest
 
 from pytest_aistack.load.results import read_result
 from pytest_aistack.metrics import RequestRecord, RunMetrics
-from pytest_aistack.process import ManagedProcess
+from pytest_aistack.runtime.process import ManagedProcess
 
 from .conftest import TEST_LOCUSTFILES
 

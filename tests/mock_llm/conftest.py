@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pytest_aistack.process import ManagedProcess
+from pytest_aistack.runtime.process import ManagedProcess
 
 from .helpers import MockServer
 

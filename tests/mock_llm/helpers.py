@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from pytest_aistack.process import ManagedProcess
+from pytest_aistack.runtime.process import ManagedProcess
 
 CHAT = {"model": "qwen", "messages": [{"role": "user", "content": "one two three"}]}
 

@@ -7,7 +7,7 @@ import pytest
 
 from pytest_aistack.asgi import asgi_lifespan_client, collect_openai_stream
 from pytest_aistack.metrics.record import Outcome
-from reference_stack.mock_llm import MockConfig, StreamCutError, TimingProfile, create_app
+from pytest_aistack.mock_llm import MockConfig, StreamCutError, TimingProfile, create_app
 
 CONFIG = MockConfig(name="asgi-a", models=("qwen",), timing=TimingProfile(ttft_ms=2, itl_ms=1))
 STREAM = {

@@ -7,7 +7,7 @@ import socket
 import httpx
 import pytest
 
-from pytest_aistack.waiting import wait_until
+from pytest_aistack.runtime.waiting import wait_until
 
 from .helpers import CHAT, MockServer, raw_request
 

@@ -14,8 +14,8 @@ import pytest
 import pytest_asyncio
 
 from pytest_aistack.asgi import asgi_lifespan_client
-from reference_stack.mock_llm import MockConfig, TimingProfile, create_app
-from reference_stack.mock_llm.dependency import CircuitBreaker
+from pytest_aistack.mock_llm import MockConfig, TimingProfile, create_app
+from pytest_aistack.mock_llm.dependency import CircuitBreaker
 
 FAST = TimingProfile(ttft_ms=1, itl_ms=1)
 HI = {"role": "user", "content": "hi"}
@@ -191,7 +191,7 @@ async def test_not_ready_while_the_dependency_never_answered() -> None:
 
 @pytest.mark.asyncio
 async def test_an_http_dependency_must_answer_2xx() -> None:
-    from reference_stack.mock_llm.dependency import probe
+    from pytest_aistack.mock_llm.dependency import probe
 
     statuses = iter([b"200 OK", b"503 Service Unavailable"])
 

@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from pytest_aistack.waiting import wait_until
+from pytest_aistack.runtime.waiting import wait_until
 
 from .conftest import MockFactory
 from .helpers import CHAT, RawResponse, raw_request

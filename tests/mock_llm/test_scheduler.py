@@ -9,8 +9,8 @@ from typing import Any, cast
 
 import pytest
 
-from reference_stack.mock_llm.server import TICK_BATCH, HttpConnection, Scheduler
-from reference_stack.mock_llm.stats import LatenessHistogram
+from pytest_aistack.mock_llm.server import TICK_BATCH, HttpConnection, Scheduler
+from pytest_aistack.mock_llm.stats import LatenessHistogram
 
 
 class FakeConnection:

@@ -11,7 +11,7 @@ import pytest
 
 from .helpers import CHAT, MockServer
 
-GOLDEN = Path(__file__).parents[2] / "reference_stack" / "mock_llm" / "fixtures"
+GOLDEN = Path(__file__).parents[2] / "pytest_aistack" / "mock_llm" / "fixtures"
 
 
 def golden(name: str) -> Any:

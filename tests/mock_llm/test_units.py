@@ -9,17 +9,17 @@ import random
 
 import pytest
 
-from reference_stack.mock_llm.config import OutputLength, ProfileError, TimingProfile, parse_profile
-from reference_stack.mock_llm.content import (
+from pytest_aistack.mock_llm.config import OutputLength, ProfileError, TimingProfile, parse_profile
+from pytest_aistack.mock_llm.content import (
     OpenAIChatFormat,
     OpenAICompletionFormat,
     Timings,
     Usage,
 )
-from reference_stack.mock_llm.faults import NO_FAULTS, FaultError, FaultRegistry, parse_faults
-from reference_stack.mock_llm.plan import CUT, DATA, HANG
-from reference_stack.mock_llm.stats import RequestRecord, Stats
-from reference_stack.mock_llm.steps import planned_outcome, stream_steps
+from pytest_aistack.mock_llm.faults import NO_FAULTS, FaultError, FaultRegistry, parse_faults
+from pytest_aistack.mock_llm.plan import CUT, DATA, HANG
+from pytest_aistack.mock_llm.stats import RequestRecord, Stats
+from pytest_aistack.mock_llm.steps import planned_outcome, stream_steps
 
 
 def test_offsets_are_absolute_without_jitter() -> None:

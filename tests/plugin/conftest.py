@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_aistack.process import ManagedProcess
+from pytest_aistack.runtime.process import ManagedProcess
 
 from .servers import HttpServer, RedisServer, ServerPool
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_aistack.config import SETTING_SPECS
-from pytest_aistack.markers import MARKERS
+from pytest_aistack.plugin.markers import MARKERS
+from pytest_aistack.settings import SETTING_SPECS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_aistack.markers import MARKERS
+from pytest_aistack.plugin.markers import MARKERS
 
 
 def test_every_marker_is_listed_with_signature_and_help(

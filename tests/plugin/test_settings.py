@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pytest_aistack.config import SETTING_SPECS, Settings
+from pytest_aistack.settings import SETTING_SPECS, Settings
 
 DUMP_TEST = """
 import json

@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_aistack.process import ManagedProcess
+from pytest_aistack.runtime.process import ManagedProcess
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 ENV_VAR = "AISTACK_CHROMIUM"

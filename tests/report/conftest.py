@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_aistack.config import get_settings
 from pytest_aistack.load.results import build_result, write_result_files
 from pytest_aistack.metrics import RunMetrics
 from pytest_aistack.metrics.record import Outcome, RequestRecord
 from pytest_aistack.metrics.slo import evaluate, parse_slo
 from pytest_aistack.metrics.summary import Summary
-from pytest_aistack.stack.records import ScenarioRecord, save_records
+from pytest_aistack.resilience.records import ScenarioRecord, save_records
+from pytest_aistack.settings import get_settings
 
 from .browser import chromium_version, find_chromium
 

@@ -14,7 +14,7 @@ from pytest_aistack.metrics.record import Outcome, RequestRecord
 from pytest_aistack.metrics.slo import evaluate, parse_slo
 from pytest_aistack.metrics.summary import Summary
 from pytest_aistack.report.collect import collect
-from pytest_aistack.stack.records import ScenarioRecord, save_records
+from pytest_aistack.resilience.records import ScenarioRecord, save_records
 
 MS = 1_000_000
 

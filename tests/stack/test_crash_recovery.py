@@ -16,11 +16,11 @@ from pathlib import Path
 
 import httpx
 
+from pytest_aistack.runtime.waiting import WaitAborted, WaitTimeout, wait_until
 from pytest_aistack.stack import runs
 from pytest_aistack.stack.factory import REFERENCE_SPEC
 from pytest_aistack.stack.local import LocalBackend
 from pytest_aistack.stack.spec import load_stack_spec
-from pytest_aistack.waiting import WaitAborted, WaitTimeout, wait_until
 
 UP_DEADLINE_S = 90.0
 

@@ -4,7 +4,7 @@ through the gateway for each deployment of the primary group's fallback chain.
 The precondition of every scenario (a fault means nothing on a stack that does not serve
 without one), on whichever stack the session runs: the mock reference stack in the unit
 lane, the llama.cpp variant in ``make llamacpp-lane`` (``--aistack-profile
-reference_stack/aistack-llamacpp.yaml``), or a user's.
+pytest_aistack/reference_stack/aistack-llamacpp.yaml``), or a user's.
 """
 
 from __future__ import annotations

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 
+from pytest_aistack.runtime.waiting import wait_until
 from pytest_aistack.stack import runs
 from pytest_aistack.stack.local import LocalBackend
 from pytest_aistack.stack.spec import parse_stack_spec
-from pytest_aistack.waiting import wait_until
 
 TINY = str(Path(__file__).with_name("tiny_service.py"))
 

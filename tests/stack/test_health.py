@@ -74,7 +74,7 @@ def test_a_dead_service_fails_at_once(closed_port: int) -> None:
 
 
 def test_real_redis_answers_ping(tmp_path: Path) -> None:
-    from pytest_aistack.process import ManagedProcess
+    from pytest_aistack.runtime.process import ManagedProcess
     from pytest_aistack.stack.local import free_port, redis_server_binary
 
     port = free_port()

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from pytest_aistack.cli import main
+from pytest_aistack.reference_stack import REFERENCE_DIR
 from pytest_aistack.stack.factory import (
-    REFERENCE_DIR,
     REFERENCE_PROFILE,
     REFERENCE_SPEC,
     profile_mismatches,

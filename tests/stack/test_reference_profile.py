@@ -1,9 +1,9 @@
 """The reference profile states what its LiteLLM config configures: the derivation checks it.
 
 ``aistack profile --from-litellm`` reads the gateway's config template and writes the
-profile it implies; every promise in reference_stack/aistack.yaml must equal it, field
-by field. What a LiteLLM config cannot hold (where the stack is, and the proxy's env) is
-compared with its own source.
+profile it implies; every promise in pytest_aistack/reference_stack/aistack.yaml must
+equal it, field by field. What a LiteLLM config cannot hold (where the stack is, and the
+proxy's env) is compared with its own source.
 """
 
 from __future__ import annotations

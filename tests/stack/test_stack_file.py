@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_aistack.config import Settings, Source, resolve_outside_pytest
+from pytest_aistack.settings import Settings, Source, resolve_outside_pytest
 from pytest_aistack.stack import runs
 from pytest_aistack.stack.factory import (
     REFERENCE_PROFILE,

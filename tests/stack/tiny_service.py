@@ -13,7 +13,7 @@ import subprocess
 import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-from pytest_aistack.process import announce_ready
+from pytest_aistack.runtime.process import announce_ready
 
 
 class Handler(BaseHTTPRequestHandler):

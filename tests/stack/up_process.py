@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pytest_aistack.waiting import WaitTimeout, wait_until
+from pytest_aistack.runtime.waiting import WaitTimeout, wait_until
 
 UP_DEADLINE_S = 90.0
 AISTACK = [sys.executable, "-m", "pytest_aistack.cli"]

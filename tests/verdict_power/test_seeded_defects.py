@@ -10,7 +10,6 @@ import yaml
 from benchmarks.seeded_defects import (
     DEFECTS,
     GATEWAY_CONFIG,
-    REFERENCE_DIR,
     STACK_FILE,
     Defect,
     DefectError,
@@ -18,6 +17,7 @@ from benchmarks.seeded_defects import (
     write_stack,
 )
 from benchmarks.verdict_power import Run, table
+from pytest_aistack.reference_stack import REFERENCE_DIR
 from pytest_aistack.stack.spec import load_stack_spec
 
 

@@ -1,7 +1,7 @@
 """``aistack toxiproxy``: the embedded Toxiproxy server as a process.
 
 Prints ``AISTACK_READY {"service": "toxiproxy", "url": ...}`` once the API listens
-(pytest_aistack.process), then serves until SIGTERM or SIGINT.
+(pytest_aistack.runtime.process), then serves until SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     import signal
     import sys
 
-    from pytest_aistack.process import announce_ready
+    from pytest_aistack.runtime.process import announce_ready
 
     from .jsonio import parse_body
     from .server import ToxiproxyServer, new_event_loop

@@ -1,0 +1,84 @@
+"""pytest entry point (``pytest11: aistack``): wires hooks only; logic lives in modules.
+
+Importing this module is cheap; stateful objects and fixture modules are imported
+and registered in ``pytest_configure``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from pytest_aistack.plugin.markers import register_markers
+from pytest_aistack.settings import SETTING_SPECS, Settings, get_resolved, get_settings, option_dest
+
+# Fixture and hook modules of the other areas, registered in pytest_configure (imported
+# there, not here, so that `pytest --help` and `--version` stay cheap).
+FIXTURE_PLUGINS: tuple[str, ...] = (
+    "pytest_aistack.asgi.fixtures",
+    "pytest_aistack.chaos.pytest_fixtures",
+    "pytest_aistack.stack.pytest_fixtures",
+    "pytest_aistack.load.pytest_fixtures",
+    "pytest_aistack.resilience.fixtures",
+)
+
+_CHECKER_NAME = "aistack-requirements"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("aistack", "pytest-aistack (AI serving stack testing)")
+    for spec in SETTING_SPECS:
+        where = f"[env {spec.env_var}, ini {spec.ini_key}]"
+        if spec.is_flag:
+            group.addoption(
+                spec.cli_flag,
+                action="store_const",
+                const="true",
+                dest=option_dest(spec.name),
+                default=None,
+                help=f"{spec.help} {where}",
+            )
+            group.addoption(
+                spec.cli_flag.replace("--aistack-", "--aistack-no-", 1),
+                action="store_const",
+                const="false",
+                dest=option_dest(spec.name),
+                help=f"override {spec.cli_flag} set in the environment or a config file",
+            )
+        else:
+            choices = f" ({'|'.join(spec.choices)})" if spec.choices else ""
+            group.addoption(
+                spec.cli_flag,
+                dest=option_dest(spec.name),
+                default=None,
+                metavar=spec.metavar,
+                help=f"{spec.help}{choices} {where}",
+            )
+        parser.addini(spec.ini_key, f"{spec.help} [pytest-aistack]", type="string", default=None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register_markers(config)
+    if config.option.help or config.option.version:
+        return  # `pytest --help` must work even while a setting is invalid
+    # Resolve now so that an invalid setting stops the run before collection.
+    settings = get_settings(config)
+    from pytest_aistack.requires.checker import RequirementChecker
+
+    config.pluginmanager.register(RequirementChecker(settings), _CHECKER_NAME)
+    for name in FIXTURE_PLUGINS:
+        if not config.pluginmanager.has_plugin(name):
+            config.pluginmanager.register(importlib.import_module(name), name)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from pytest_aistack.plugin.header import header_lines
+
+    return header_lines(get_resolved(config))
+
+
+@pytest.fixture(scope="session")
+def aistack_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved pytest-aistack settings (CLI > env > config files > profile > defaults)."""
+    return get_settings(pytestconfig)

@@ -1,0 +1,50 @@
+"""The lines ``pytest_report_header`` prints: resolved settings and where they came from."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pytest_aistack.requires.probes import mask_url
+from pytest_aistack.settings import Resolved, Settings
+
+CHAOS_ENGINE_MODULE = "pytest_aistack.chaos.engine"
+
+
+def describe_chaos_engine(settings: Settings) -> str | None:
+    """``chaos.engine.describe_engine_choice(settings)`` if that module provides it."""
+    try:
+        module = importlib.import_module(CHAOS_ENGINE_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and CHAOS_ENGINE_MODULE.startswith(exc.name):
+            return None  # the chaos package is not there (yet)
+        raise
+    describe: Any = getattr(module, "describe_engine_choice", None)
+    if describe is None:
+        return None
+    try:
+        return str(describe(settings))
+    except Exception as exc:  # the header must not break a session
+        return f"could not determine ({type(exc).__name__}: {exc})"
+
+
+def header_lines(resolved: Resolved) -> list[str]:
+    s = resolved.settings
+    lines = [
+        f"aistack: backend={s.backend} strict={s.strict} probe_timeout={s.probe_timeout:g}s "
+        f"profile={s.profile or '-'} stack_file={s.stack_file or '-'} keep_up={s.keep_up} "
+        f"report_dir={s.report_dir}",
+        f"aistack targets: vllm={s.vllm_url} ollama={s.ollama_url} "
+        f"llamacpp={s.llamacpp_url} gateway={s.gateway_url} redis={mask_url(s.redis_url)}",
+        f"aistack cloud: keys={s.cloud_key_env} base_url={s.cloud_base_url} "
+        f"probe_cloud={s.probe_cloud}",
+    ]
+    engine = describe_chaos_engine(s)
+    chaos = f"aistack chaos: engine={s.chaos_engine} toxiproxy_bin={s.toxiproxy_bin or '-'}"
+    if engine:
+        chaos = f"{chaos} -> {engine.removeprefix('chaos engine: ')}"
+    lines.append(chaos)
+    if resolved.origins:
+        origins = ", ".join(f"{name} ({source.label})" for name, source in resolved.origins.items())
+        lines.append(f"aistack set by: {origins}")
+    return lines

@@ -1,0 +1,1 @@
+"""Process supervision, polling with deadlines, text files read with clear errors."""
