@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from pytest_aistack.metrics.record import Outcome, RequestRecord
     from pytest_aistack.metrics.slo import SLOSpec, parse_slo
     from pytest_aistack.metrics.summary import Summary
+    from pytest_aistack.resilience.breakers import BreakerWindow
     from pytest_aistack.resilience.records import ScenarioRecord
     from pytest_aistack.stack.gateway_call import ChatResult
     from pytest_aistack.stack.handle import AIStack
@@ -39,6 +40,7 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "AIStack": "pytest_aistack.stack.handle",
     "AsyncToxiproxyClient": "pytest_aistack.chaos.client",
+    "BreakerWindow": "pytest_aistack.resilience.breakers",
     "BurstShape": "pytest_aistack.load.shapes",
     "Chaos": "pytest_aistack.chaos.faults",
     "ChatResult": "pytest_aistack.stack.gateway_call",
@@ -73,6 +75,7 @@ __all__ = [
     "AIStack",
     "AistackError",
     "AsyncToxiproxyClient",
+    "BreakerWindow",
     "BurstShape",
     "Chaos",
     "ChaosError",

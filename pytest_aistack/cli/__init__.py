@@ -1,8 +1,8 @@
-"""The ``aistack`` command.
+"""The ``aistack`` command: one module per subcommand, listed in :data:`SUBCOMMANDS`.
 
-Each subcommand lives in its own module, imported only when it runs, so that
-``aistack doctor`` does not pay for importing the mock server or LiteLLM. A
-subcommand module exposes::
+Building the parser imports every subcommand module, so each keeps its module level
+cheap and imports what it runs with (the mock server, LiteLLM, httpx) inside ``run``:
+``aistack doctor`` must not pay for the mock server. A subcommand module exposes::
 
     HELP: str                                   # one line for ``aistack --help``
     def configure_parser(parser: argparse.ArgumentParser) -> None: ...
@@ -12,33 +12,28 @@ subcommand module exposes::
 from __future__ import annotations
 
 import argparse
-import importlib
 from collections.abc import Sequence
 from types import ModuleType
 
-# subcommand -> module implementing it
-SUBCOMMANDS: dict[str, str] = {
-    "doctor": "pytest_aistack.cli.doctor",
-    "mock-llm": "pytest_aistack.mock_llm.cli",
-    "toxiproxy": "pytest_aistack.chaos.toxiproxy.cli",
-    "up": "pytest_aistack.stack.cli_up",
-    "status": "pytest_aistack.stack.cli_status",
-    "down": "pytest_aistack.stack.cli_down",
-    "profile": "pytest_aistack.stack.cli_profile",
-    "report": "pytest_aistack.report.cli",
-    "compare": "pytest_aistack.report.cli_compare",
+from pytest_aistack.chaos.toxiproxy import cli as toxiproxy_cli
+from pytest_aistack.cli import doctor
+from pytest_aistack.mock_llm import cli as mock_llm_cli
+from pytest_aistack.report import cli as report_cli
+from pytest_aistack.report import cli_compare
+from pytest_aistack.stack import cli_down, cli_profile, cli_status, cli_up
+
+# subcommand -> module implementing it, in ``aistack --help`` order
+SUBCOMMANDS: dict[str, ModuleType] = {
+    "doctor": doctor,
+    "mock-llm": mock_llm_cli,
+    "toxiproxy": toxiproxy_cli,
+    "up": cli_up,
+    "status": cli_status,
+    "down": cli_down,
+    "profile": cli_profile,
+    "report": report_cli,
+    "compare": cli_compare,
 }
-
-
-def _load(module_name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        # Only hide a subcommand whose own module is missing; a missing dependency
-        # inside an existing module is a real error and must surface.
-        if exc.name is not None and module_name.startswith(exc.name):
-            return None
-        raise
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
@@ -47,15 +42,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
         description="pytest-aistack: resilience and load testing for self-hosted AI stacks",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    loaded: dict[str, ModuleType] = {}
-    for name, module_name in SUBCOMMANDS.items():
-        module = _load(module_name)
-        if module is None:
-            continue
+    for name, module in SUBCOMMANDS.items():
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure_parser(sub)
-        loaded[name] = module
-    return parser, loaded
+    return parser, SUBCOMMANDS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
