@@ -3,7 +3,7 @@
 Each :class:`ScenarioRecord` is one row of the resiliency matrix: which dependency was
 broken, by what fault, which promise of the profile's ``policy:`` was checked, what was
 expected, what was observed and the verdict. A scenario fills its record through the
-``scenario`` fixture (scenarios/conftest.py)::
+``scenario`` fixture (pytest_aistack.resilience.fixtures)::
 
     scenario.dependency = "vllm-a"                 # what was broken
     scenario.promise = "policy.allowed_fails"      # the policy key(s) checked
