@@ -40,9 +40,7 @@ def test_area_modules_are_registered_with_their_fixtures_and_hooks(
 def test_a_module_that_does_not_import_is_an_error(
     pytester: pytest.Pytester, ini: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        plugin, "FIXTURE_PLUGINS", ("pytest_aistack.no_such_area.pytest_fixtures",)
-    )
+    monkeypatch.setattr(plugin, "FIXTURE_PLUGINS", ("pytest_aistack.no_such_area.pytest_fixtures",))
     pytester.makepyfile("def test_never_runs(): pass")
     result = pytester.runpytest()
     assert result.ret != 0
