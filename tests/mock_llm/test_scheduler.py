@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
-from pytest_aistack.mock_llm.server import TICK_BATCH, HttpConnection, Scheduler
+from pytest_aistack.mock_llm.scheduler import TICK_BATCH, Scheduler
 from pytest_aistack.mock_llm.stats import LatenessHistogram
 
 
 class FakeConnection:
-    """Stands in for HttpConnection: records when the scheduler advanced it."""
+    """A ScheduledStream that records when the scheduler advanced it."""
 
     def __init__(self, name: str, deadline: float, order: list[str]) -> None:
         self.name = name
@@ -34,17 +34,13 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop.close()
 
 
-def _conn(fake: FakeConnection) -> HttpConnection:
-    return cast(HttpConnection, fake)
-
-
 def test_a_due_first_token_goes_before_the_backlog(loop: asyncio.AbstractEventLoop) -> None:
     scheduler = Scheduler(loop, LatenessHistogram())
     order: list[str] = []
     past = time.monotonic() - 0.010  # everything is 10 ms overdue
     for i in range(TICK_BATCH * 3):
-        scheduler.schedule(_conn(FakeConnection(f"later-{i}", past, order)), past)
-    scheduler.schedule_first(_conn(FakeConnection("first", past + 0.001, order)), past + 0.001)
+        scheduler.schedule(FakeConnection(f"later-{i}", past, order), past)
+    scheduler.schedule_first(FakeConnection("first", past + 0.001, order), past + 0.001)
     scheduler._tick()
     # The first token is due later than the whole backlog, and still goes first.
     assert order[0] == "first"
@@ -60,7 +56,7 @@ def test_the_rest_of_the_backlog_runs_after_the_loop_polls(
     past = time.monotonic() - 0.010
     total = TICK_BATCH * 3 + 5
     for i in range(total):
-        scheduler.schedule(_conn(FakeConnection(f"s{i}", past, order)), past)
+        scheduler.schedule(FakeConnection(f"s{i}", past, order), past)
 
     done = asyncio.Event()
 
