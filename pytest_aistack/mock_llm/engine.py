@@ -1,7 +1,10 @@
-"""The mock's request logic: routing, admission, lifecycle, admin API -> a Plan.
+"""The mock's request logic: routing and the generation path -> a Plan.
 
 Transport-independent: ``Engine.handle(Request)`` returns a :class:`Plan` that the raw
-asyncio server (``server.py``) or the ASGI adapter (``asgi_app.py``) executes.
+asyncio server (``server.py``) or the ASGI adapter (``asgi_app.py``) executes. The
+instance's state and lifecycle are :class:`MockInstance` (``instance.py``); the
+endpoints that are not generation (health, metrics, model lists, admin API) are
+``info.py``.
 """
 
 from __future__ import annotations
@@ -13,10 +16,9 @@ from array import array
 from collections.abc import Coroutine
 from typing import Any
 
-from .admission import WAIT, Slots
+from .admission import WAIT
 from .config import MockConfig, ProfileError, TimingProfile, parse_profile
-from .dependency import Dependency
-from .faults import NO_FAULTS, FaultError, FaultRegistry, Faults, parse_faults
+from .faults import NO_FAULTS, FaultError, Faults, parse_faults
 from .generation import (
     GENERATION_PATHS,
     OLLAMA_CHAT,
@@ -26,79 +28,20 @@ from .generation import (
     parse_generation,
 )
 from .info import ADMIN_PATHS, READ_PATHS, admin_endpoint, read_endpoint, stats_json
+from .instance import MockInstance
 from .limits import limit_violation
 from .plan import Plan, Request
-from .planning import JSON, error_body, generation_plan, json_bytes, retry_after_header
-from .stats import LatenessHistogram, RequestRecord, Stats
+from .planning import generation_plan, retry_after_header
+from .stats import ServedRequest
 
 KNOWN_PATHS = READ_PATHS | ADMIN_PATHS | set(GENERATION_PATHS)
 
 
-class Engine:
+class Engine(MockInstance):
     def __init__(self, config: MockConfig) -> None:
-        self.config = config
-        self.stats = Stats(config.name, config.max_recorded_requests)
-        self.faults = FaultRegistry()
-        self.lateness = LatenessHistogram()
-        self.admin_token = config.admin_token
-        self.slots = Slots(config)
-        self.draining = False
-        self._started = time.monotonic()
-        self._ready_at = self._started + config.warmup_s
+        super().__init__(config)
         self._request_counter = 0
         self._profiles: dict[tuple[str | None, Any], TimingProfile] = {}
-        self._base_headers = [("x-mock-backend", config.name)]
-        self.off = config.disabled  # behaviours switched off (behaviours.py)
-        self.dependency = (
-            Dependency(
-                config.dependency_name or config.dependency_url.partition(":")[0],
-                config.dependency_url,
-                config.dependency_timeout_s,
-                config.breaker_failures,
-                config.breaker_open_s,
-            )
-            if config.dependency_url
-            else None
-        )
-
-    # lifecycle -----------------------------------------------------------------
-
-    def start(self) -> None:
-        """(Re)start the warm-up clock: the instance is 'loading' for ``warmup_s``."""
-        self._started = time.monotonic()
-        self._ready_at = self._started + self.config.warmup_s
-        if self.dependency is not None:
-            self.dependency.start()
-
-    @property
-    def state(self) -> str:
-        if self.draining:
-            return "draining"
-        if time.monotonic() < self._ready_at or self.waiting_for_dependency:
-            return "loading"
-        return "ready"
-
-    @property
-    def waiting_for_dependency(self) -> bool:
-        """Not ready before the dependency answered once (health-ordered start)."""
-        dep = self.dependency
-        return dep is not None and not dep.reached and "dependency_readiness" not in self.off
-
-    @property
-    def in_flight(self) -> int:
-        return self.slots.in_flight
-
-    @property
-    def queued(self) -> int:
-        return self.slots.queued
-
-    def begin_drain(self) -> None:
-        """SIGTERM: refuse new generation, reject the queue, let in-flight requests run."""
-        self.draining = True
-        self.slots.reject_waiting()
-
-    async def wait_idle(self, within_s: float | None) -> bool:
-        return await self.slots.wait_idle(within_s)
 
     def _on_generation_finish(self, plan: Plan, outcome: str) -> None:
         self.slots.release()
@@ -167,27 +110,6 @@ class Engine:
         """The ``GET /admin/stats`` document (docs/mock_llm.md)."""
         return stats_json(self, include_requests, request_ids, last)
 
-    # simple answers ------------------------------------------------------------
-
-    def json_plan(
-        self, status: int, value: Any, extra: list[tuple[str, str]] | None = None
-    ) -> Plan:
-        headers = [("content-type", JSON), *self._base_headers, *(extra or [])]
-        return Plan(status, headers, body=json_bytes(value))
-
-    def error_plan(
-        self,
-        status: int,
-        message: str,
-        param: str | None = None,
-        code: Any = None,
-        *,
-        ollama: bool = False,
-        extra: list[tuple[str, str]] | None = None,
-    ) -> Plan:
-        headers = [("content-type", JSON), *self._base_headers, *(extra or [])]
-        return Plan(status, headers, body=error_body(status, message, param, code, ollama))
-
     # generation ----------------------------------------------------------------
 
     def _generate(self, req: Request) -> Plan | Coroutine[Any, Any, Plan]:
@@ -198,7 +120,7 @@ class Engine:
             req.headers.get("x-request-id") or f"mock-{self.config.name}-{self._request_counter}"
         )
         ollama = req.path in (OLLAMA_CHAT, OLLAMA_GENERATE)
-        record = RequestRecord(
+        record = ServedRequest(
             request_id=request_id,
             backend=self.config.name,
             endpoint=f"{req.method} {req.path}",
@@ -374,7 +296,7 @@ class Engine:
         profile: TimingProfile,
         faults: Faults,
         request_id: str,
-        record: RequestRecord,
+        record: ServedRequest,
         headers_at: float,
     ) -> Plan:
         t0 = time.monotonic()
@@ -385,7 +307,7 @@ class Engine:
             t0=t0,
             request_id=request_id,
             completion_id=f"mock{self._request_counter}",
-            base_headers=self._base_headers,
+            base_headers=self.base_headers,
             embedding_dim=self.config.embedding_dim,
             record=record,
         )

@@ -8,30 +8,28 @@ import json
 import os
 import time
 import urllib.parse
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .faults import FaultError
+from .instance import MockInstance
 from .plan import Plan, Request
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 READ_PATHS = {"/healthz", "/readyz", "/health", "/metrics", "/v1/models", "/api/tags"}
 ADMIN_PATHS = {"/admin/stats", "/admin/faults", "/admin/reset"}
 MODEL_CREATED = 1_700_000_000  # a fixed "created" so /v1/models is byte-for-byte stable
 
 
-def read_endpoint(engine: Engine, path: str) -> Plan:
-    state = engine.state
-    off = engine.off
+def read_endpoint(instance: MockInstance, path: str) -> Plan:
+    state = instance.state
+    off = instance.off
     if path == "/healthz":
         if "liveness" in off and state != "ready":
-            return engine.json_plan(503, {"status": state})
-        return engine.json_plan(200, {"status": "ok"})
+            return instance.json_plan(503, {"status": state})
+        return instance.json_plan(200, {"status": "ok"})
     if path == "/readyz":
         ready = state == "ready" or "readiness" in off
-        return engine.json_plan(200 if ready else 503, {"status": state})
-    breakers = engine.dependency.health_json() if engine.dependency is not None else None
+        return instance.json_plan(200 if ready else 503, {"status": state})
+    breakers = instance.dependency.health_json() if instance.dependency is not None else None
     if path == "/health":
         # llama.cpp server: 200 {"status":"ok"}, 503 "Loading model" while loading.
         body: dict[str, Any]
@@ -42,12 +40,12 @@ def read_endpoint(engine: Engine, path: str) -> Plan:
             body = {"error": {"code": 503, "message": message, "type": "unavailable_error"}}
         if breakers is not None:
             body["circuit_breakers"] = breakers
-        return engine.json_plan(200 if state == "ready" else 503, body)
+        return instance.json_plan(200 if state == "ready" else 503, body)
     if path == "/metrics":
-        text = engine.stats.prometheus(engine.in_flight, engine.queued)
-        if engine.dependency is not None:
-            text += engine.dependency.prometheus()
-        headers = [("content-type", "text/plain; version=0.0.4"), *engine._base_headers]
+        text = instance.stats.prometheus(instance.in_flight, instance.queued)
+        if instance.dependency is not None:
+            text += instance.dependency.prometheus()
+        headers = [("content-type", "text/plain; version=0.0.4"), *instance.base_headers]
         return Plan(200, headers, body=text.encode())
     if path == "/v1/models":
         data = [
@@ -55,14 +53,14 @@ def read_endpoint(engine: Engine, path: str) -> Plan:
                 "id": model,
                 "object": "model",
                 "created": MODEL_CREATED,
-                "owned_by": engine.config.name,
+                "owned_by": instance.config.name,
                 "root": model,
                 "parent": None,
-                "max_model_len": engine.config.max_model_len,
+                "max_model_len": instance.config.max_model_len,
             }
-            for model in engine.config.models
+            for model in instance.config.models
         ]
-        return engine.json_plan(200, {"object": "list", "data": data})
+        return instance.json_plan(200, {"object": "list", "data": data})
     # /api/tags (ollama api/types.go ListModelResponse)
     models = [
         {
@@ -80,18 +78,18 @@ def read_endpoint(engine: Engine, path: str) -> Plan:
                 "quantization_level": "F16",
             },
         }
-        for model in engine.config.models
+        for model in instance.config.models
     ]
-    return engine.json_plan(200, {"models": models})
+    return instance.json_plan(200, {"models": models})
 
 
-def admin_endpoint(engine: Engine, req: Request) -> Plan:
+def admin_endpoint(instance: MockInstance, req: Request) -> Plan:
     auth = req.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), engine.admin_token.encode()
+        token.strip().encode(), instance.admin_token.encode()
     ):
-        return engine.error_plan(
+        return instance.error_plan(
             401,
             "missing or wrong admin token: send 'Authorization: Bearer <token>' with the "
             "token from --admin-token, AISTACK_MOCK_ADMIN_TOKEN or the readiness line",
@@ -99,26 +97,26 @@ def admin_endpoint(engine: Engine, req: Request) -> Plan:
         )
     route = (req.method, req.path)
     if route == ("GET", "/admin/stats"):
-        return engine.json_plan(200, stats_json(engine, **_stats_query(req.query)))
+        return instance.json_plan(200, stats_json(instance, **_stats_query(req.query)))
     if route == ("GET", "/admin/faults"):
-        return engine.json_plan(200, {"faults": engine.faults.as_json()})
+        return instance.json_plan(200, {"faults": instance.faults.as_json()})
     if route == ("POST", "/admin/faults"):
         try:
             body = json.loads(req.body or b"null")
-            fault = engine.faults.add(body)
+            fault = instance.faults.add(body)
         except json.JSONDecodeError as exc:
-            return engine.error_plan(400, f"POST /admin/faults: body is not JSON ({exc})")
+            return instance.error_plan(400, f"POST /admin/faults: body is not JSON ({exc})")
         except FaultError as exc:
-            return engine.error_plan(400, str(exc), param="fault")
-        return engine.json_plan(200, fault.as_json())
+            return instance.error_plan(400, str(exc), param="fault")
+        return instance.json_plan(200, fault.as_json())
     if route == ("POST", "/admin/reset"):
-        engine.faults.clear()
-        engine.stats.reset()
-        engine.lateness.reset()
-        return engine.json_plan(200, {"reset": True})
+        instance.faults.clear()
+        instance.stats.reset()
+        instance.lateness.reset()
+        return instance.json_plan(200, {"reset": True})
     if req.path in ADMIN_PATHS:
-        return engine.error_plan(405, f"{req.method} {req.path} is not allowed")
-    return engine.error_plan(404, f"no admin route {req.method} {req.path}")
+        return instance.error_plan(405, f"{req.method} {req.path} is not allowed")
+    return instance.error_plan(404, f"no admin route {req.method} {req.path}")
 
 
 def _stats_query(query: str) -> dict[str, Any]:
@@ -132,28 +130,28 @@ def _stats_query(query: str) -> dict[str, Any]:
 
 
 def stats_json(
-    engine: Engine,
+    instance: MockInstance,
     include_requests: bool = True,
     request_ids: list[str] | None = None,
     last: int | None = None,
 ) -> dict[str, Any]:
-    stats = engine.stats
+    stats = instance.stats
     active = stats.active_streams()
     result: dict[str, Any] = {
-        "name": engine.config.name,
-        "models": list(engine.config.models),
+        "name": instance.config.name,
+        "models": list(instance.config.models),
         "pid": os.getpid(),
-        "state": engine.state,
+        "state": instance.state,
         "uptime_s": round(time.time() - stats.started_at, 3),
         "requests_total": stats.requests_total,
         "endpoints": stats.endpoints_json(),
         "tokens_sent": stats.tokens_sent,
-        "in_flight": engine.in_flight,
+        "in_flight": instance.in_flight,
         "active_streams": active,
-        "queued": engine.queued,
+        "queued": instance.queued,
         "rejected": dict(stats.rejected),
-        "faults": engine.faults.as_json(),
-        "timer_lateness": engine.lateness.as_json(),
+        "faults": instance.faults.as_json(),
+        "timer_lateness": instance.lateness.as_json(),
     }
     if include_requests:
         result["requests"] = stats.records_json(request_ids, last)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .stats import RequestRecord, Stats
+from .stats import ServedRequest, Stats
 
 # Step actions.
 DATA = 0  # write the payload
@@ -59,7 +59,7 @@ class Plan:
         steps: Iterator[Step] | None = None,
         content_length: int | None = None,
         headers_at: float = 0.0,
-        record: RequestRecord | None = None,
+        record: ServedRequest | None = None,
         stats: Stats | None = None,
         planned_outcome: str = "completed",
         on_finish: Callable[[Plan, str], None] | None = None,

@@ -22,7 +22,7 @@ from .generation import (
     steps_for,
 )
 from .plan import CUT, DATA, HANG, Plan
-from .stats import RequestRecord
+from .stats import ServedRequest
 
 JSON = "application/json"
 
@@ -41,7 +41,7 @@ def generation_plan(
     completion_id: str,
     base_headers: list[tuple[str, str]],
     embedding_dim: int,
-    record: RequestRecord,
+    record: ServedRequest,
 ) -> Plan:
     """The answer to an admitted generation request, timed from ``t0`` (monotonic)."""
     headers = [*base_headers, ("x-request-id", request_id)]

@@ -11,7 +11,13 @@ from typing import Any
 
 
 @dataclass(slots=True)
-class RequestRecord:
+class ServedRequest:
+    """What the mock did with one request it served: one entry of ``GET /admin/stats``.
+
+    The server's side of the ground truth; the client's side of the same request is
+    :class:`pytest_aistack.metrics.RequestRecord`.
+    """
+
     request_id: str
     backend: str
     endpoint: str
@@ -42,8 +48,8 @@ class RequestRecord:
         return record_json(self.as_tuple())
 
 
-RECORD_FIELDS = tuple(f.name for f in fields(RequestRecord))
-SealedRecord = tuple[Any, ...]  # a finished RequestRecord, as as_tuple() gives it
+RECORD_FIELDS = tuple(f.name for f in fields(ServedRequest))
+SealedRecord = tuple[Any, ...]  # a finished ServedRequest, as as_tuple() gives it
 _ATTEMPTS = RECORD_FIELDS.index("attempts")
 
 
@@ -74,7 +80,7 @@ class Stats:
         # stops tracking: 100,000 live dataclass records made each full collection take
         # ~40 ms, a pause every stream would see as a late token. A plain dict plus an
         # order queue, not an OrderedDict, for the same reason (its links are traversed).
-        self.records: dict[str, RequestRecord | SealedRecord] = {}
+        self.records: dict[str, ServedRequest | SealedRecord] = {}
         self._order: deque[str] = deque()
         self._order_counts: dict[str, int] = {}
         self.dropped = 0
@@ -85,13 +91,13 @@ class Stats:
             by_status = self.endpoints[endpoint] = {}
         by_status[status] = by_status.get(status, 0) + 1
 
-    def add_record(self, record: RequestRecord) -> None:
+    def add_record(self, record: ServedRequest) -> None:
         records = self.records
         request_id = record.request_id
         previous = records.pop(request_id, None)  # a repeated id keeps its latest record
         if previous is not None:
             before = (
-                previous.attempts if isinstance(previous, RequestRecord) else previous[_ATTEMPTS]
+                previous.attempts if isinstance(previous, ServedRequest) else previous[_ATTEMPTS]
             )
             record.attempts = before + 1
         records[request_id] = record  # (at the end)
@@ -112,14 +118,14 @@ class Stats:
             self._order = deque(records)
             self._order_counts = dict.fromkeys(records, 1)
 
-    def seal(self, record: RequestRecord) -> None:
+    def seal(self, record: ServedRequest) -> None:
         """The request ended: keep its record as a GC-untracked tuple."""
         if self.records.get(record.request_id) is record:
             self.records[record.request_id] = record.as_tuple()
 
     def rename_record(self, old_id: str, new_id: str) -> None:
         record = self.records.pop(old_id, None)
-        if isinstance(record, RequestRecord):
+        if isinstance(record, ServedRequest):
             left = self._order_counts.get(old_id, 0) - 1
             if left > 0:
                 self._order_counts[old_id] = left
@@ -142,7 +148,7 @@ class Stats:
         else:
             chosen = list(records.items())
         return {
-            rid: r.as_json() if isinstance(r, RequestRecord) else record_json(r)
+            rid: r.as_json() if isinstance(r, ServedRequest) else record_json(r)
             for rid, r in chosen
         }
 
@@ -150,7 +156,7 @@ class Stats:
         return sum(
             1
             for r in self.records.values()
-            if isinstance(r, RequestRecord) and r.stream and r.outcome == "in_progress"
+            if isinstance(r, ServedRequest) and r.stream and r.outcome == "in_progress"
         )
 
     @property

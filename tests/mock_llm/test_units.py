@@ -18,7 +18,7 @@ from pytest_aistack.mock_llm.content import (
 )
 from pytest_aistack.mock_llm.faults import NO_FAULTS, FaultError, FaultRegistry, parse_faults
 from pytest_aistack.mock_llm.plan import CUT, DATA, HANG
-from pytest_aistack.mock_llm.stats import RequestRecord, Stats
+from pytest_aistack.mock_llm.stats import ServedRequest, Stats
 from pytest_aistack.mock_llm.steps import planned_outcome, stream_steps
 
 
@@ -149,8 +149,8 @@ def test_admin_registry_counts_down() -> None:
     ]  # fmt: skip
 
 
-def make_record(request_id: str) -> RequestRecord:
-    return RequestRecord(request_id, "b", "POST /v1/chat/completions", "m", True, 200,
+def make_record(request_id: str) -> ServedRequest:
+    return ServedRequest(request_id, "b", "POST /v1/chat/completions", "m", True, 200,
                          "in_progress", None, 1, 0, 0.0)  # fmt: skip
 
 
