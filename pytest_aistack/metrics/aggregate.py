@@ -10,13 +10,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from . import definitions
+from .definitions import LATENCY_METRICS, e2e_ns, latency_values_ns, output_tokens
 from .histogram import Histogram
 from .record import Outcome, RequestRecord
 from .slo import SLOSpec
 from .timeline import Timeline
 
-HISTOGRAM_NAMES: tuple[str, ...] = (*definitions.LATENCY_METRICS, "e2e_failed")
+HISTOGRAM_NAMES: tuple[str, ...] = (*LATENCY_METRICS, "e2e_failed")
 _ERROR_EXAMPLES_PER_OUTCOME = 3
 
 
@@ -48,20 +48,20 @@ class RunMetrics:
         self.requests += 1
         outcome = record.outcome.value
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        tokens, estimated = definitions.output_tokens(record)
+        tokens, estimated = output_tokens(record)
         self.output_tokens += tokens
         self.estimated_token_requests += estimated
         self.prompt_tokens += record.usage_prompt_tokens or 0
         good = False
         if record.outcome is Outcome.OK:
-            for name, values in definitions.latency_values_ns(record).items():
+            for name, values in latency_values_ns(record).items():
                 hist = self.histograms[name]
                 for value in values:
                     hist.record(value)
             good = self.slo is None or self.slo.request_meets(record)
             self.good_requests += good
         else:
-            self.histograms["e2e_failed"].record(definitions.e2e_ns(record))
+            self.histograms["e2e_failed"].record(e2e_ns(record))
             if record.outcome is Outcome.HTTP_ERROR and record.status is not None:
                 key = str(record.status)
                 self.http_status[key] = self.http_status.get(key, 0) + 1

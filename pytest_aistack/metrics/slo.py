@@ -27,7 +27,7 @@ from typing import Any
 
 from pytest_aistack.errors import LoadError
 
-from . import definitions
+from .definitions import latency_values_ns
 from .record import Outcome, RequestRecord
 
 LATENCY_SLO_METRICS = ("ttfb", "ttft", "itl", "tpot", "e2e", "scheduled_latency")
@@ -114,7 +114,7 @@ class SLOSpec:
             if term.metric is None:
                 continue
             if values is None:
-                values = definitions.latency_values_ns(record)
+                values = latency_values_ns(record)
             samples = values[term.metric]
             if not samples:
                 # E.g. TPOT of a one-token answer: the term does not apply to it.

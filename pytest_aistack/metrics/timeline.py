@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import definitions
+from .definitions import e2e_ns, ttft_ns
 from .record import Outcome, RequestRecord
 
 _SUB_BITS = 3  # 2**3 = 8 coarse buckets per power of two
@@ -158,10 +158,10 @@ class Timeline:
         if record.outcome is Outcome.OK:
             second.ok += 1
             second.good += good
-            ttft = definitions.ttft_ns(record)
+            ttft = ttft_ns(record)
             if ttft is not None:
                 second.latency["ttft"].record(ttft)
-            second.latency["e2e"].record(definitions.e2e_ns(record))
+            second.latency["e2e"].record(e2e_ns(record))
         else:
             outcome = record.outcome.value
             second.outcomes[outcome] = second.outcomes.get(outcome, 0) + 1
