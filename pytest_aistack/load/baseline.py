@@ -1,4 +1,4 @@
-"""Compare a load run with a baseline run: per-metric deltas, regressions beyond tolerances.
+"""Compare a load result with a baseline: per-metric deltas, regressions beyond tolerances.
 
 A metric *regresses* when it got worse by more than its tolerance: latency
 percentiles and the error rate by going up, throughput (requests/s, output
@@ -14,6 +14,11 @@ Tolerance grammar (terms separated by commas or newlines; ``#`` starts a comment
 
 ``15% min 2ms`` allows the larger of 15 % of the baseline and 2 ms. Later terms
 override earlier ones, so user terms override :data:`DEFAULT_TOLERANCES`.
+
+Both ``aistack compare`` (:mod:`pytest_aistack.report.cli_compare`) and a Locust run
+with ``--baseline`` (:mod:`pytest_aistack.load.collector`) use it, so it lives with
+the result files it reads rather than in the report layer above them; :func:`text`
+is the table both print.
 """
 
 from __future__ import annotations
@@ -288,3 +293,70 @@ def _number(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+# ---------------------------------------------------------------------------------------
+# the text table (aistack compare's default format, and a Locust run's --baseline)
+
+HEADER = ["metric", "baseline", "current", "delta", "change", "tolerance", "verdict"]
+
+
+def _value(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.6g}"
+
+
+def _tolerance(tolerance: Tolerance, better: str) -> str:
+    if tolerance.off:
+        return "off"
+    sign = "+" if better == "lower" else "-"
+    return f"{sign}{tolerance.text}"
+
+
+def row(delta: Delta) -> list[str]:
+    """One delta as the cells of :data:`HEADER`."""
+    change, relative = delta.change, delta.relative
+    return [
+        delta.metric,
+        _value(delta.baseline),
+        _value(delta.current),
+        "n/a" if change is None else f"{change:+.6g}",
+        "n/a" if relative is None else f"{relative:+.1%}",
+        _tolerance(delta.tolerance, delta.better),
+        delta.verdict.upper() if delta.verdict == "regression" else delta.verdict,
+    ]
+
+
+def verdict_lines(comparison: Comparison) -> list[str]:
+    regressions = comparison.regressions
+    checked = [d for d in comparison.deltas if d.verdict not in ("n/a", "not checked")]
+    if not regressions:
+        return [f"compare passed: none of {len(checked)} metrics regressed beyond tolerance"]
+    return [
+        f"REGRESSION: {len(regressions)} of {len(checked)} metrics worse beyond tolerance:",
+        *(f"- {d.describe()}" for d in regressions),
+    ]
+
+
+def heading(comparison: Comparison) -> list[str]:
+    def describe(label: str, result: LoadResult) -> str:
+        run = result.data.get("run", {})
+        when = run.get("started_at") or "?"
+        return f"{label} {result.path} ({result.requests} requests, started {when})"
+
+    return [describe("baseline", comparison.baseline), describe("current ", comparison.current)]
+
+
+def text(comparison: Comparison) -> str:
+    rows = [HEADER, *(row(d) for d in comparison.deltas)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    lines = heading(comparison)
+    lines += [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
+        for r in rows
+    ]
+    lines += [f"warning: {w}" for w in comparison.warnings]
+    lines += verdict_lines(comparison)
+    return "\n".join(lines) + "\n"

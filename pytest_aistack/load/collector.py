@@ -228,8 +228,7 @@ class LLMCollector:
 
     def _compare(self, result: dict[str, Any], path: Path, out: IO[str]) -> bool:
         """Print the baseline compare; False when a metric regressed beyond tolerance."""
-        from pytest_aistack.report.cli_compare import text
-        from pytest_aistack.report.compare import CompareError, compare, parse_tolerances
+        from pytest_aistack.load.baseline import CompareError, compare, parse_tolerances, text
 
         assert self.baseline is not None
         out.write(f"\n== pytest-aistack baseline compare ({self.baseline.path}) ==\n")

@@ -124,7 +124,7 @@ class LLMOptions:
     api_key: str | None
     dump_records: Path | None = None
     # --baseline: the result file to compare with at the end, and the tolerance terms
-    # (pytest_aistack.report.compare grammar) that override the defaults.
+    # (pytest_aistack.load.baseline grammar) that override the defaults.
     baseline: Path | None = None
     tolerance: str = ""
 
@@ -152,9 +152,9 @@ def resolve(parsed: Any) -> LLMOptions:
     except ValueError as exc:
         raise OptionError(f"--llm-*-timeout: {exc}") from None
     if parsed.tolerance:
-        # The baseline compare is the report layer's (aistack compare); checked here so a
-        # bad term fails at the start of the run, not after it.
-        from pytest_aistack.report.compare import ToleranceError, parse_tolerances
+        # The collector compares with the baseline at the end of the run; the terms are
+        # checked here so a bad one fails at the start, not after it.
+        from pytest_aistack.load.baseline import ToleranceError, parse_tolerances
 
         try:
             parse_tolerances(parsed.tolerance, source="--tolerance")

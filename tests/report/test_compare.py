@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from pytest_aistack.cli import main
-from pytest_aistack.load.results import read_result
-from pytest_aistack.report.compare import (
+from pytest_aistack.load.baseline import (
     ToleranceError,
     compare,
     parse_tolerances,
     tolerance_for,
 )
+from pytest_aistack.load.results import read_result
 
 from .conftest import burst_run, write_load
 
