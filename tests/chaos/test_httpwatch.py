@@ -8,7 +8,8 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_aistack.chaos.toxiproxy.ledger import Ledger, LedgerRecord
+from pytest_aistack.chaos.toxiproxy.ledger import Ledger
+from pytest_aistack.chaos.toxiproxy.ledger_records import LedgerRecord
 
 
 def _request(index: int, body: bytes, chunked: bool) -> bytes:

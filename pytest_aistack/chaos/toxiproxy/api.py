@@ -13,9 +13,8 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 
-from . import errors
 from .collection import ProxyCollection
-from .errors import ApiError
+from .errors import TOXIC_NOT_FOUND, ApiError, internal
 from .http import Request, Response
 from .jsonio import dumps, parse_body
 from .ledger_api import LedgerApi
@@ -103,7 +102,7 @@ class Api:
                 # logged and counted in /metrics (aistack_internal_errors_total).
                 self.metrics.internal_errors += 1
                 logger.exception("embedded Toxiproxy: %s %s failed", request.method, request.path)
-                return _error(errors.internal(f"{type(exc).__name__}: {exc}"))
+                return _error(internal(f"{type(exc).__name__}: {exc}"))
         return Response(404, b"404 page not found\n", TEXT)
 
     # -- handlers --------------------------------------------------------------------
@@ -152,13 +151,13 @@ class Api:
         proxy = self.collection.get(params["proxy"])
         toxic = proxy.find_toxic(params["toxic"])
         if toxic is None:
-            raise errors.TOXIC_NOT_FOUND
+            raise TOXIC_NOT_FOUND
         return _json(toxic.to_json())
 
     async def toxic_update(self, request: Request, params: dict[str, str]) -> Response:
         proxy = self.collection.get(params["proxy"])
         if proxy.find_toxic(params["toxic"]) is None:
-            raise errors.TOXIC_NOT_FOUND
+            raise TOXIC_NOT_FOUND
         body = parse_body(request.body)
         toxic = await self.collection.update_toxic(params["proxy"], params["toxic"], body)
         return _json(toxic.to_json())

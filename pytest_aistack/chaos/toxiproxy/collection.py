@@ -8,13 +8,23 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
-from . import errors
 from .addresses import resolve_listen
-from .errors import ApiError
+from .errors import (
+    BAD_REQUEST_BODY,
+    INVALID_STREAM,
+    INVALID_TOXIC_TYPE,
+    MISSING_FIELD,
+    PROXY_ALREADY_EXISTS,
+    PROXY_NOT_FOUND,
+    TOXIC_ALREADY_EXISTS,
+    TOXIC_NOT_FOUND,
+    ApiError,
+)
 from .jsonio import GoKind, decode_struct, lookup
 from .metrics import Metrics
-from .proxy import Proxy, ProxyAlreadyStarted
-from .toxics import KINDS, Toxic
+from .proxy import EmbeddedProxy, ProxyAlreadyStarted
+from .toxic_types import Toxic
+from .toxics import KINDS
 
 _PROXY_FIELDS: dict[str, GoKind] = {
     "name": "string",
@@ -42,35 +52,37 @@ class ProxyCollection:
     def __init__(self, loop: asyncio.AbstractEventLoop, metrics: Metrics) -> None:
         self.loop = loop
         self.metrics = metrics
-        self.proxies: dict[str, Proxy] = {}
+        self.proxies: dict[str, EmbeddedProxy] = {}
         # API calls change proxies one at a time, as upstream's collection lock does.
         self.lock = asyncio.Lock()
 
-    def get(self, name: str) -> Proxy:
+    def get(self, name: str) -> EmbeddedProxy:
         proxy = self.proxies.get(name)
         if proxy is None:
-            raise errors.PROXY_NOT_FOUND
+            raise PROXY_NOT_FOUND
         return proxy
 
     # -- proxies ---------------------------------------------------------------------
-    async def create(self, body: object) -> Proxy:
+    async def create(self, body: object) -> EmbeddedProxy:
         """POST /proxies (api.go ProxyCreate): enabled unless said otherwise."""
         fields: dict[str, object] = {"name": "", "listen": "", "upstream": "", "enabled": True}
         decode_struct(body, "Proxy", _PROXY_FIELDS, fields)
         if not fields["name"]:
-            raise errors.MISSING_FIELD.joined("name")
+            raise MISSING_FIELD.joined("name")
         if not fields["upstream"]:
-            raise errors.MISSING_FIELD.joined("upstream")
+            raise MISSING_FIELD.joined("upstream")
         name = str(fields["name"])
         if name in self.proxies:
-            raise errors.PROXY_ALREADY_EXISTS
-        proxy = Proxy(self.loop, self.metrics, name, str(fields["listen"]), str(fields["upstream"]))
+            raise PROXY_ALREADY_EXISTS
+        proxy = EmbeddedProxy(
+            self.loop, self.metrics, name, str(fields["listen"]), str(fields["upstream"])
+        )
         if fields["enabled"]:
             await proxy.start()
         self.proxies[name] = proxy
         return proxy
 
-    async def update(self, name: str, body: object) -> Proxy:
+    async def update(self, name: str, body: object) -> EmbeddedProxy:
         """PATCH (or deprecated POST) /proxies/{name}: fields not given keep their value."""
         proxy = self.get(name)
         fields: dict[str, object] = {
@@ -94,7 +106,7 @@ class ProxyCollection:
                 await proxy.start()
             await proxy.reset_toxics()
 
-    async def populate(self, body: object) -> list[Proxy]:
+    async def populate(self, body: object) -> list[EmbeddedProxy]:
         """POST /populate (proxy_collection.go PopulateJson and AddOrReplace).
 
         The whole request is checked before any proxy changes: every entry's name and
@@ -111,7 +123,7 @@ class ProxyCollection:
                 await resolve_listen(self.loop, item.listen)
         previous = dict(self.proxies)
         was_enabled = {name: proxy.enabled for name, proxy in previous.items()}
-        result: list[Proxy] = []
+        result: list[EmbeddedProxy] = []
         try:
             for item in items:
                 existing = self.proxies.get(item.name)
@@ -120,7 +132,9 @@ class ProxyCollection:
                     continue
                 if existing is not None:
                     await existing.stop()
-                proxy = Proxy(self.loop, self.metrics, item.name, item.listen, item.upstream)
+                proxy = EmbeddedProxy(
+                    self.loop, self.metrics, item.name, item.listen, item.upstream
+                )
                 self.proxies[item.name] = proxy
                 if item.enabled:
                     await proxy.start()
@@ -135,7 +149,7 @@ class ProxyCollection:
             if body is None:
                 return []
             kind = "object" if isinstance(body, dict) else type(body).__name__
-            raise errors.BAD_REQUEST_BODY.joined(
+            raise BAD_REQUEST_BODY.joined(
                 f"json: cannot unmarshal {kind} into Go value of type []struct {{ Proxy }}"
             )
         items: list[_PopulateItem] = []
@@ -143,9 +157,9 @@ class ProxyCollection:
             fields: dict[str, object] = {"name": "", "listen": "", "upstream": "", "enabled": True}
             decode_struct(entry, "Proxy", _PROXY_FIELDS, fields)
             if not fields["name"]:
-                raise errors.MISSING_FIELD.joined(f"name at proxy {index}")
+                raise MISSING_FIELD.joined(f"name at proxy {index}")
             if not fields["upstream"]:
-                raise errors.MISSING_FIELD.joined(f"upstream at proxy {index}")
+                raise MISSING_FIELD.joined(f"upstream at proxy {index}")
             items.append(
                 _PopulateItem(
                     str(fields["name"]),
@@ -156,7 +170,9 @@ class ProxyCollection:
             )
         return items
 
-    async def _restore(self, previous: dict[str, Proxy], was_enabled: dict[str, bool]) -> None:
+    async def _restore(
+        self, previous: dict[str, EmbeddedProxy], was_enabled: dict[str, bool]
+    ) -> None:
         """Back to the proxies before a failed populate (its connections are gone)."""
         for name, proxy in list(self.proxies.items()):
             if previous.get(name) is not proxy:
@@ -184,14 +200,14 @@ class ProxyCollection:
         stream = str(fields["stream"])
         direction = stream.lower()
         if direction not in ("upstream", "downstream"):
-            raise errors.INVALID_STREAM
+            raise INVALID_STREAM
         toxic_type = str(fields["type"])
         name = str(fields["name"]) or f"{toxic_type}_{stream}"
         kind = KINDS.get(toxic_type)
         if kind is None:
-            raise errors.INVALID_TOXIC_TYPE
+            raise INVALID_TOXIC_TYPE
         if proxy.find_toxic(name) is not None:
-            raise errors.TOXIC_ALREADY_EXISTS
+            raise TOXIC_ALREADY_EXISTS
         attributes: dict[str, object] = dict.fromkeys(kind.fields, 0)
         raw_attributes = lookup(body, "attributes") if isinstance(body, dict) else None
         decode_struct(raw_attributes, kind.struct, kind.fields, attributes)
@@ -211,7 +227,7 @@ class ProxyCollection:
         proxy = self.get(proxy_name)
         toxic = proxy.find_toxic(toxic_name)
         if toxic is None:
-            raise errors.TOXIC_NOT_FOUND
+            raise TOXIC_NOT_FOUND
         fields: dict[str, object] = {"toxicity": toxic.toxicity}
         decode_struct(body, "struct", {"toxicity": "float32"}, fields)
         attributes: dict[str, object] = dict(toxic.attributes)
@@ -232,7 +248,7 @@ class ProxyCollection:
         proxy = self.get(proxy_name)
         toxic = proxy.find_toxic(toxic_name)
         if toxic is None:
-            raise errors.TOXIC_NOT_FOUND
+            raise TOXIC_NOT_FOUND
         await proxy.remove_toxic(toxic)
 
 

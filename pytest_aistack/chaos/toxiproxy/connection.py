@@ -8,19 +8,50 @@ import asyncio
 import contextlib
 import socket
 import struct
-from typing import TYPE_CHECKING, cast
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol, cast
 
 from .addresses import split_host_port
 from .link import Link
-from .toxics import DOWNSTREAM, UPSTREAM
+from .toxic_types import DOWNSTREAM, UPSTREAM, Toxic
 
 if TYPE_CHECKING:
     from .httpwatch import ConnectionWatch
     from .metrics import Metrics
-    from .proxy import Proxy
 
 # Connecting to an upstream that does not answer must not hold a client forever.
 UPSTREAM_CONNECT_TIMEOUT = 10.0
+
+
+class ConnectionOwner(Protocol):
+    """What a connection needs of the proxy that accepted it (:class:`.proxy.EmbeddedProxy`)."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def listen(self) -> str: ...
+
+    @property
+    def upstream(self) -> str: ...
+
+    @property
+    def enabled(self) -> bool: ...
+
+    @property
+    def chains(self) -> Mapping[str, Sequence[Toxic]]:
+        """The toxics of each direction, in order: a new connection's links start with them."""
+        ...
+
+    def connection_opened(self, connection: Connection) -> None: ...
+
+    def connection_closed(self, connection: Connection) -> None: ...
 
 
 class Side(asyncio.Protocol):
@@ -87,7 +118,7 @@ class Side(asyncio.Protocol):
 class Connection:
     """A client connection and its upstream connection, joined by two links."""
 
-    def __init__(self, proxy: Proxy) -> None:
+    def __init__(self, proxy: ConnectionOwner) -> None:
         self.proxy = proxy
         self.loop = proxy.loop
         self.client: asyncio.Transport | None = None
@@ -100,7 +131,7 @@ class Connection:
         self._connect_task: asyncio.Task[None] | None = None
         # The request ledger's view of this connection (None: ledger off, or not HTTP).
         self.watch: ConnectionWatch | None = None
-        self.end_reason: str | None = None  # the first thing that ended it (ledger.OUTCOMES)
+        self.end_reason: str | None = None  # what ended it first (ledger_records.OUTCOMES)
         self._aborting = False
 
     def client_made(self, side: Side, transport: asyncio.Transport) -> None:

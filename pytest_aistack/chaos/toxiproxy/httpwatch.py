@@ -32,7 +32,7 @@ from .httpframing import (
     body_framing,
     head_fields,
 )
-from .ledger import COMPLETE, IN_PROGRESS, LedgerRecord, ProxyLedger
+from .ledger_records import COMPLETE, IN_PROGRESS, LedgerRecord, ProxyLedger
 
 
 class ConnectionWatch:

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs
 
 from .collection import ProxyCollection
 from .http import Request, Response
-from .ledger import IN_PROGRESS, Ledger, LedgerRecord, ProxyLedger
+from .ledger import Ledger
+from .ledger_records import IN_PROGRESS, LedgerRecord, ProxyLedger
 
 PREFIX = "/aistack/ledger"
 JSON = "application/json"

@@ -27,10 +27,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .toxics import Toxic
+from .toxic_types import Chunk, Toxic
+from .toxics import run_noop
 
 # Upstream buffers up to 1024 chunks of 32 KiB in front of a latency toxic
 # (toxics/latency.go GetBufferSize); the same order of bytes keeps a 100 ms latency from
@@ -39,19 +39,13 @@ HIGH_WATER = 32 << 20
 LOW_WATER = 8 << 20
 
 
-@dataclass(slots=True)
-class Chunk:
-    data: bytes
-    # time.monotonic() when the chunk arrived from the source; latency toxics move it on.
-    timestamp: float
-
-
 class StageClosed(Exception):
     """Raised inside a behaviour when its stage was closed underneath it."""
 
 
 class Stage:
-    """One toxic running on one link (upstream's ToxicStub)."""
+    """One toxic running on one link (upstream's ToxicStub); behaviours see it as a
+    :class:`~.toxic_types.ToxicStage`."""
 
     def __init__(self, link: Link, toxic: Toxic) -> None:
         self.link = link
@@ -92,8 +86,6 @@ class Stage:
         self._task = self.link.loop.create_task(self._run(), name=f"toxic-{self.toxic.name}")
 
     async def _run(self) -> None:
-        from .toxics import run_noop
-
         behaviour = self.toxic.kind.run if self.active else run_noop
         with contextlib.suppress(StageClosed):
             await behaviour(self, dict(self.toxic.attributes))

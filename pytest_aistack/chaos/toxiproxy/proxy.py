@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .addresses import bind_listener, format_address, same_listen
 from .connection import Connection, Side
 from .link import Link
-from .toxics import DIRECTIONS, Toxic
+from .toxic_types import DIRECTIONS, Toxic
 
 if TYPE_CHECKING:
     from .metrics import Metrics
@@ -28,7 +28,9 @@ class ProxyAlreadyStarted(Exception):
     pass
 
 
-class Proxy:
+class EmbeddedProxy:
+    """One proxy of the embedded server; the client's view of it is ``ProxyInfo``."""
+
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,

@@ -1,6 +1,8 @@
-"""The toxic types, their attributes and their behaviour on a stream (toxiproxy ``toxics/``).
+"""The toxic kinds (``KINDS``: type, attributes) and their behaviour on a stream
+(toxiproxy ``toxics/``); the data model is in :mod:`.toxic_types`.
 
-Each behaviour reads chunks from its stage and writes to the next one. When its stage is
+Each behaviour reads chunks from its stage (:class:`~.toxic_types.ToxicStage`) and
+writes to the next one. When its stage is
 interrupted (cancelled: the toxic is updated or removed, or another change re-runs it) a
 behaviour hands back the chunk it holds so that nothing is dropped (upstream's
 "don't drop any data on the floor"). Divergences from upstream are noted where they
@@ -12,58 +14,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from .jsonio import GoKind
-
-if TYPE_CHECKING:
-    from .link import Stage
-
-Behaviour = Callable[["Stage", dict[str, int]], Awaitable[None]]
-
-UPSTREAM = "upstream"
-DOWNSTREAM = "downstream"
-# Order of the two chains in listings: upstream first (stream/direction.go).
-DIRECTIONS = (UPSTREAM, DOWNSTREAM)
-
-
-@dataclass(frozen=True)
-class ToxicKind:
-    type: str
-    # Go struct name, for decoding error messages.
-    struct: str
-    fields: Mapping[str, GoKind]
-    run: Behaviour
-    # Removing the toxic ends the stream of the connections it sits on.
-    closes_on_removal: bool = False
-
-
-@dataclass
-class Toxic:
-    """One toxic of a proxy as the API shows it."""
-
-    name: str
-    kind: ToxicKind
-    stream: str
-    direction: str
-    toxicity: float
-    attributes: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def type(self) -> str:
-        return self.kind.type
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "attributes": dict(self.attributes),
-            "name": self.name,
-            "type": self.kind.type,
-            "stream": self.stream,
-            "toxicity": self.toxicity,
-        }
-
+from .toxic_types import ToxicKind, ToxicStage
 
 # uvloop's timers tick in whole milliseconds from a clock read once per loop iteration, so
 # a timer alone fires up to ~1 ms early or late. Deadlines are kept on time.monotonic();
@@ -80,7 +32,7 @@ async def sleep_until(deadline: float) -> None:
         await asyncio.sleep(remaining - _TIMER_SLACK if remaining > _TIMER_SLACK else 0)
 
 
-async def run_noop(stage: Stage, attrs: dict[str, int]) -> None:
+async def run_noop(stage: ToxicStage, attrs: dict[str, int]) -> None:
     """Pass everything through (toxics/noop.go); also what a toxic does when its roll fails."""
     while True:
         chunk = await stage.receive()
@@ -90,7 +42,7 @@ async def run_noop(stage: Stage, attrs: dict[str, int]) -> None:
         stage.emit(chunk)
 
 
-async def _run_latency(stage: Stage, attrs: dict[str, int]) -> None:
+async def _run_latency(stage: ToxicStage, attrs: dict[str, int]) -> None:
     """Delay each chunk by latency +/- jitter ms from its arrival (toxics/latency.go)."""
     latency, jitter = attrs["latency"], attrs["jitter"]
     while True:
@@ -114,7 +66,7 @@ async def _run_latency(stage: Stage, attrs: dict[str, int]) -> None:
         stage.emit(chunk)
 
 
-async def _run_bandwidth(stage: Stage, attrs: dict[str, int]) -> None:
+async def _run_bandwidth(stage: ToxicStage, attrs: dict[str, int]) -> None:
     """Limit throughput to ``rate`` KB/s, in pieces of at most 100 ms (toxics/bandwidth.go).
 
     Upstream loops forever on ``rate <= 0``; here 0 means no limit, its evident intent.
@@ -147,7 +99,7 @@ async def _run_bandwidth(stage: Stage, attrs: dict[str, int]) -> None:
         stage.emit(chunk)
 
 
-async def _run_slow_close(stage: Stage, attrs: dict[str, int]) -> None:
+async def _run_slow_close(stage: ToxicStage, attrs: dict[str, int]) -> None:
     """Pass data; hold the end of stream for ``delay`` ms (toxics/slow_close.go)."""
     while True:
         chunk = await stage.receive()
@@ -164,7 +116,7 @@ async def _run_slow_close(stage: Stage, attrs: dict[str, int]) -> None:
         stage.emit(chunk)
 
 
-async def _run_timeout(stage: Stage, attrs: dict[str, int]) -> None:
+async def _run_timeout(stage: ToxicStage, attrs: dict[str, int]) -> None:
     """Drop all data; end the stream ``timeout`` ms after the last chunk, never if 0.
 
     The timer restarts with every chunk (toxics/timeout.go: a fresh ``time.After`` per
@@ -186,7 +138,7 @@ async def _run_timeout(stage: Stage, attrs: dict[str, int]) -> None:
             return
 
 
-async def _run_reset_peer(stage: Stage, attrs: dict[str, int]) -> None:
+async def _run_reset_peer(stage: ToxicStage, attrs: dict[str, int]) -> None:
     """On the first chunk, wait ``timeout`` ms, then reset both sides with RST.
 
     toxics/reset_peer.go closes with SO_LINGER 0 (link.go sets it on both sockets), so
@@ -227,7 +179,7 @@ def slice_bounds(size: int, average: int, variation: int) -> list[tuple[int, int
     return pieces
 
 
-async def _run_slicer(stage: Stage, attrs: dict[str, int]) -> None:
+async def _run_slicer(stage: ToxicStage, attrs: dict[str, int]) -> None:
     """Send each chunk as smaller pieces, ``delay`` microseconds apart (toxics/slicer.go)."""
     average, variation = attrs["average_size"], attrs["size_variation"]
     delay = attrs["delay"] / 1_000_000.0
@@ -246,7 +198,7 @@ async def _run_slicer(stage: Stage, attrs: dict[str, int]) -> None:
                 raise
 
 
-async def _run_limit_data(stage: Stage, attrs: dict[str, int]) -> None:
+async def _run_limit_data(stage: ToxicStage, attrs: dict[str, int]) -> None:
     """Pass at most ``bytes`` bytes on this connection, then end it (toxics/limit_data.go).
 
     The count is per connection and survives updates of the toxic (a stateful toxic).
