@@ -16,7 +16,7 @@ import httpx
 
 from .client_types import (
     ERRORS_BY_STATUS,
-    Proxy,
+    ProxyInfo,
     ProxySpec,
     ServerError,
     Stream,
@@ -144,12 +144,12 @@ def _nothing(data: object) -> None:
     return None
 
 
-def _proxy_map(data: Any) -> dict[str, Proxy]:
-    return {name: Proxy.from_json(item) for name, item in (data or {}).items()}
+def _proxy_map(data: Any) -> dict[str, ProxyInfo]:
+    return {name: ProxyInfo.from_json(item) for name, item in (data or {}).items()}
 
 
-def _populated(data: Any) -> list[Proxy]:
-    return [Proxy.from_json(item) for item in (data or {}).get("proxies") or ()]
+def _populated(data: Any) -> list[ProxyInfo]:
+    return [ProxyInfo.from_json(item) for item in (data or {}).get("proxies") or ()]
 
 
 def _toxic_list(data: Any) -> list[Toxic]:
@@ -168,31 +168,31 @@ class Calls:
     """The API's calls; each client only sends them."""
 
     @staticmethod
-    def proxies() -> Call[dict[str, Proxy]]:
+    def proxies() -> Call[dict[str, ProxyInfo]]:
         return Call("GET", "/proxies", _proxy_map)
 
     @staticmethod
-    def proxy(name: str) -> Call[Proxy]:
-        return Call("GET", _proxy_path(name), Proxy.from_json)
+    def proxy(name: str) -> Call[ProxyInfo]:
+        return Call("GET", _proxy_path(name), ProxyInfo.from_json)
 
     @staticmethod
-    def create_proxy(name: str, upstream: str, listen: str, enabled: bool) -> Call[Proxy]:
+    def create_proxy(name: str, upstream: str, listen: str, enabled: bool) -> Call[ProxyInfo]:
         body = {"name": name, "upstream": upstream, "listen": listen, "enabled": enabled}
-        return Call("POST", "/proxies", Proxy.from_json, body, ok=(201,))
+        return Call("POST", "/proxies", ProxyInfo.from_json, body, ok=(201,))
 
     @staticmethod
     def update_proxy(
         name: str, *, listen: str | None, upstream: str | None, enabled: bool | None
-    ) -> Call[Proxy]:
+    ) -> Call[ProxyInfo]:
         body = update_body(listen=listen, upstream=upstream, enabled=enabled)
-        return Call("PATCH", _proxy_path(name), Proxy.from_json, body)
+        return Call("PATCH", _proxy_path(name), ProxyInfo.from_json, body)
 
     @staticmethod
     def delete_proxy(name: str) -> Call[None]:
         return Call("DELETE", _proxy_path(name), _nothing, ok=(204,))
 
     @staticmethod
-    def populate(proxies: Sequence[ProxySpec]) -> Call[list[Proxy]]:
+    def populate(proxies: Sequence[ProxySpec]) -> Call[list[ProxyInfo]]:
         body = [spec.to_json() for spec in proxies]
         return Call("POST", "/populate", _populated, body, ok=(201,))
 

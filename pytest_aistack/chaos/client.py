@@ -28,7 +28,7 @@ from .client_types import (
     BadRequest,
     Conflict,
     NotFound,
-    Proxy,
+    ProxyInfo,
     ProxySpec,
     ServerError,
     Stream,
@@ -66,15 +66,15 @@ class ToxiproxyClient:
             raise _calls.unavailable(call, self.base_url, exc) from exc
         return _calls.answer(call, response)
 
-    def proxies(self) -> dict[str, Proxy]:
+    def proxies(self) -> dict[str, ProxyInfo]:
         return self._send(_calls.Calls.proxies())
 
-    def proxy(self, name: str) -> Proxy:
+    def proxy(self, name: str) -> ProxyInfo:
         return self._send(_calls.Calls.proxy(name))
 
     def create_proxy(
         self, name: str, upstream: str, *, listen: str = "127.0.0.1:0", enabled: bool = True
-    ) -> Proxy:
+    ) -> ProxyInfo:
         return self._send(_calls.Calls.create_proxy(name, upstream, listen, enabled))
 
     def update_proxy(
@@ -84,20 +84,20 @@ class ToxiproxyClient:
         listen: str | None = None,
         upstream: str | None = None,
         enabled: bool | None = None,
-    ) -> Proxy:
+    ) -> ProxyInfo:
         call = _calls.Calls.update_proxy(name, listen=listen, upstream=upstream, enabled=enabled)
         return self._send(call)
 
-    def enable(self, name: str) -> Proxy:
+    def enable(self, name: str) -> ProxyInfo:
         return self.update_proxy(name, enabled=True)
 
-    def disable(self, name: str) -> Proxy:
+    def disable(self, name: str) -> ProxyInfo:
         return self.update_proxy(name, enabled=False)
 
     def delete_proxy(self, name: str) -> None:
         self._send(_calls.Calls.delete_proxy(name))
 
-    def populate(self, proxies: Sequence[ProxySpec]) -> list[Proxy]:
+    def populate(self, proxies: Sequence[ProxySpec]) -> list[ProxyInfo]:
         return self._send(_calls.Calls.populate(proxies))
 
     def toxics(self, proxy: str) -> list[Toxic]:
@@ -203,15 +203,15 @@ class AsyncToxiproxyClient:
             raise _calls.unavailable(call, self.base_url, exc) from exc
         return _calls.answer(call, response)
 
-    async def proxies(self) -> dict[str, Proxy]:
+    async def proxies(self) -> dict[str, ProxyInfo]:
         return await self._send(_calls.Calls.proxies())
 
-    async def proxy(self, name: str) -> Proxy:
+    async def proxy(self, name: str) -> ProxyInfo:
         return await self._send(_calls.Calls.proxy(name))
 
     async def create_proxy(
         self, name: str, upstream: str, *, listen: str = "127.0.0.1:0", enabled: bool = True
-    ) -> Proxy:
+    ) -> ProxyInfo:
         return await self._send(_calls.Calls.create_proxy(name, upstream, listen, enabled))
 
     async def update_proxy(
@@ -221,20 +221,20 @@ class AsyncToxiproxyClient:
         listen: str | None = None,
         upstream: str | None = None,
         enabled: bool | None = None,
-    ) -> Proxy:
+    ) -> ProxyInfo:
         call = _calls.Calls.update_proxy(name, listen=listen, upstream=upstream, enabled=enabled)
         return await self._send(call)
 
-    async def enable(self, name: str) -> Proxy:
+    async def enable(self, name: str) -> ProxyInfo:
         return await self.update_proxy(name, enabled=True)
 
-    async def disable(self, name: str) -> Proxy:
+    async def disable(self, name: str) -> ProxyInfo:
         return await self.update_proxy(name, enabled=False)
 
     async def delete_proxy(self, name: str) -> None:
         await self._send(_calls.Calls.delete_proxy(name))
 
-    async def populate(self, proxies: Sequence[ProxySpec]) -> list[Proxy]:
+    async def populate(self, proxies: Sequence[ProxySpec]) -> list[ProxyInfo]:
         return await self._send(_calls.Calls.populate(proxies))
 
     async def toxics(self, proxy: str) -> list[Toxic]:
@@ -323,7 +323,7 @@ __all__ = [
     "LedgerRecord",
     "LedgerUnavailable",
     "NotFound",
-    "Proxy",
+    "ProxyInfo",
     "ProxyLedger",
     "ProxySpec",
     "ProxyTraffic",

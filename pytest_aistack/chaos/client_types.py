@@ -82,7 +82,9 @@ class Toxic:
 
 
 @dataclass(frozen=True)
-class Proxy:
+class ProxyInfo:
+    """A proxy as the API shows it (the embedded server's own is ``EmbeddedProxy``)."""
+
     name: str
     listen: str
     upstream: str
@@ -90,7 +92,7 @@ class Proxy:
     toxics: tuple[Toxic, ...] = ()
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Proxy:
+    def from_json(cls, data: Mapping[str, Any]) -> ProxyInfo:
         return cls(
             name=str(data["name"]),
             listen=str(data["listen"]),

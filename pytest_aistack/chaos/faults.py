@@ -40,9 +40,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
-from .client import NotFound, Proxy, Stream, ToxiproxyClient, ToxiproxyError
+from .client import NotFound, ProxyInfo, Stream, ToxiproxyClient, ToxiproxyError
 
-ProxyRef = str | Proxy
+ProxyRef = str | ProxyInfo
 _COUNTER = re.compile(
     r'^aistack_toxic_connections_total\{proxy="((?:[^"\\]|\\.)*)",toxic="((?:[^"\\]|\\.)*)"\}'
     r"\s+(\d+)",
@@ -91,7 +91,7 @@ class Fault:
         toxic: _ToxicSpec | None,
     ) -> None:
         self.client = client
-        self.proxy = proxy.name if isinstance(proxy, Proxy) else proxy
+        self.proxy = proxy.name if isinstance(proxy, ProxyInfo) else proxy
         self.label = label
         self._toxic = toxic
         self.toxic_name: str | None = (
