@@ -6,8 +6,9 @@
   (``toxiproxy_bin`` / ``AISTACK_TOXIPROXY_BIN``) or found on PATH, else the embedded one;
 - ``embedded``: the Python server in :mod:`pytest_aistack.chaos.toxiproxy`, in-process;
 - ``binary``: ``toxiproxy-server``, started as a child process (an error if there is none);
-- ``docker``: the official image, run by the docker stack backend as part of the stack
-  (the stack's fixtures override ``aistack_toxiproxy``); it cannot be started alone here.
+- ``docker``: the official image, run by the docker stack backend as part of the stack;
+  it cannot be started alone here. A conftest hands it out by overriding
+  ``aistack_toxiproxy`` with a client to ``AIStack.toxiproxy_url`` (scenarios/conftest.py).
 """
 
 from __future__ import annotations
