@@ -91,3 +91,9 @@ def upstream() -> Iterator[Upstream]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def fresh_ledger(api: ToxiproxyClient) -> None:
+    """The server lives for the session and its ledger outlives deleted proxies."""
+    api.clear_ledger()

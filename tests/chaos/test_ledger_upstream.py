@@ -8,8 +8,8 @@ import pytest
 from pytest_aistack.chaos.client import ToxiproxyClient
 from pytest_aistack.runtime.waiting import wait_until
 
+from .ledgerutil import OK, exchange, http_request
 from .netutil import Upstream, connect
-from .test_ledger import OK, _exchange, _request
 
 
 def test_a_real_toxiproxy_server_has_no_ledger_but_counters(
@@ -26,9 +26,9 @@ def test_a_real_toxiproxy_server_has_no_ledger_but_counters(
             client.proxy_ledger("anything")
         proxy = client.create_proxy("plain", upstream.address)
         try:
-            request = _request()
+            request = http_request()
             with connect(proxy.listen) as sock:
-                _exchange(sock, upstream.accept(), request, OK)
+                exchange(sock, upstream.accept(), request, OK)
 
             def counted() -> int | None:
                 traffic = client.traffic().get("plain")
