@@ -32,7 +32,7 @@ def main() -> int:
     _load_env_file()
     from pytest_aistack.settings import resolve_outside_pytest
     from pytest_aistack.stack.docker import DockerBackend
-    from pytest_aistack.stack.docker_engine import docker_client, image_present
+    from pytest_aistack.stack.docker.engine import docker_client, image_present
     from pytest_aistack.stack.factory import REFERENCE_SPEC
     from pytest_aistack.stack.spec import load_stack_spec
 

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         extra = f", {len(killed)} leftover process(es) killed" if killed else ""
         print(f"aistack: stopped run {record.run_id} ({record.kind}){extra}")
     # Containers of docker-backend runs: kept ones and those of a dead owner.
-    from pytest_aistack.stack.docker_runs import down_runs
+    from pytest_aistack.stack.docker.labels import down_runs
 
     removed = down_runs()
     for run in removed:

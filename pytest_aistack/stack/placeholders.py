@@ -4,12 +4,12 @@ A placeholder is ``${name}`` (a value of the service itself) or ``${name:SERVICE
 (where another service is): ``${`` followed by a lower-case letter. ``$$`` is a
 literal ``$``, so ``$${port}`` reaches the command as ``${port}``; any other ``$`` is
 left as it is (``$HOME``, ``${HOME}``). The backends fill in the values (``local``: the host
-process on 127.0.0.1; ``docker_engine``: the container world):
+process on 127.0.0.1; ``docker.engine``: the container world):
 
 ======================  ==============================================================
 ``${python}``           the Python interpreter (``python`` in a container)
 ``${host}``             the address to listen on: 127.0.0.1; in a container every
-                        interface (``docker_engine.CONTAINER_LISTEN_ADDRESS``)
+                        interface (``docker.engine.CONTAINER_LISTEN_ADDRESS``)
 ``${port}``             the port to listen on: ``port: pick`` the one chosen,
                         ``port: announce`` 0 (bind a free one and announce it); in a
                         container the fixed container port (8000, redis 6379,

@@ -48,7 +48,7 @@ def small_stack_yaml(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def docker_images(aistack_settings: Settings) -> DockerImages:
     """The configured images; skip (naming the fix) where they have not been built."""
-    from pytest_aistack.stack.docker_engine import docker_client, image_present
+    from pytest_aistack.stack.docker.engine import docker_client, image_present
 
     images = DockerImages(
         services=aistack_settings.docker_services_image,
@@ -70,7 +70,7 @@ def docker_images(aistack_settings: Settings) -> DockerImages:
 
 @pytest.fixture
 def docker_client_() -> Iterator[object]:
-    from pytest_aistack.stack.docker_engine import docker_client
+    from pytest_aistack.stack.docker.engine import docker_client
 
     client = docker_client()
     try:

@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from pytest_aistack.cli import main
-from pytest_aistack.stack import docker_runs, runs
+from pytest_aistack.stack import runs
 from pytest_aistack.stack.docker import DockerBackend, DockerImages, DockerStackError
+from pytest_aistack.stack.docker import labels as docker_labels
 from pytest_aistack.stack.spec import load_stack_spec
 
 pytestmark = pytest.mark.requires_docker
@@ -26,7 +27,7 @@ def _redis_ping(listen: str) -> bytes:
 
 
 def _run_members(client: Any, run_id: str) -> tuple[list[Any], list[Any]]:
-    selector = {"label": f"{docker_runs.RUN_ID}={run_id}"}
+    selector = {"label": f"{docker_labels.RUN_ID}={run_id}"}
     return (
         client.containers.list(all=True, filters=selector),
         client.networks.list(filters=selector),
@@ -52,7 +53,7 @@ def test_small_stack_up_reachable_labelled_and_removed(
         assert proxies["redis"]["upstream"] == "redis:6379"
 
         containers, networks = _run_members(docker_client_, backend.run_id)
-        assert sorted(c.labels[docker_runs.SERVICE] for c in containers) == [
+        assert sorted(c.labels[docker_labels.SERVICE] for c in containers) == [
             "redis",
             "toxiproxy",
             "web",
@@ -129,4 +130,4 @@ def test_kept_run_survives_down_and_aistack_down_removes_it(
         assert _run_members(docker_client_, backend.run_id) == ([], [])
         assert not (runs.runs_dir() / f"{backend.run_id}.json").exists()
     finally:
-        docker_runs.remove_run(docker_client_, backend.run_id)
+        docker_labels.remove_run(docker_client_, backend.run_id)

@@ -13,15 +13,15 @@ import httpx
 import pytest
 import yaml
 
-from pytest_aistack.stack.docker_compose import OUT_DIR, main, render
-from pytest_aistack.stack.docker_engine import DockerImages
+from pytest_aistack.stack.docker.compose import OUT_DIR, main, render
+from pytest_aistack.stack.docker.engine import DockerImages
 from pytest_aistack.stack.spec import load_stack_spec
 
 COMPOSE_FILE = OUT_DIR / "compose.yaml"
 
 
 def test_compose_files_are_generated_from_the_current_stack_yaml() -> None:
-    assert main(["--check"]) == 0, "run: python -m pytest_aistack.stack.docker_compose"
+    assert main(["--check"]) == 0, "run: python -m pytest_aistack.stack.docker.compose"
 
 
 def test_gateway_reaches_every_backend_through_a_toxiproxy_proxy() -> None:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from pytest_aistack.stack import docker_runs
 from pytest_aistack.stack.docker import DockerBackend, DockerImages
+from pytest_aistack.stack.docker import labels as docker_labels
 from pytest_aistack.stack.spec import load_stack_spec
 
 pytestmark = pytest.mark.requires_docker
@@ -62,7 +62,7 @@ def _read_line_with(proc: subprocess.Popen[str], prefix: str, timeout: float) ->
 
 
 def _members(client: Any, run_id: str) -> tuple[list[str], list[str]]:
-    selector = {"label": f"{docker_runs.RUN_ID}={run_id}"}
+    selector = {"label": f"{docker_labels.RUN_ID}={run_id}"}
     return (
         sorted(c.name for c in client.containers.list(all=True, filters=selector)),
         sorted(n.name for n in client.networks.list(filters=selector)),
@@ -121,4 +121,4 @@ def test_leftovers_of_a_killed_run_are_removed_before_the_next_start(
         if victim.stdout is not None:
             victim.stdout.close()
         if victim_run is not None:  # the test failed half-way: leave nothing either way
-            docker_runs.remove_run(docker_client_, victim_run)
+            docker_labels.remove_run(docker_client_, victim_run)

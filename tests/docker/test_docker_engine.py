@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_aistack.stack import docker_runs, runs
+from pytest_aistack.stack import runs
 from pytest_aistack.stack.docker import DockerBackend, DockerStackError
-from pytest_aistack.stack.docker_engine import (
+from pytest_aistack.stack.docker import labels as docker_labels
+from pytest_aistack.stack.docker.engine import (
     PROXY_PORT_BASE,
     SERVICE_PORT,
     ContainerPlan,
@@ -93,27 +94,29 @@ def test_proxy_ports_are_fixed_and_distinct(small_stack_yaml: Path) -> None:
 
 
 def _labels(**changes: str) -> dict[str, str]:
-    labels = docker_runs.run_labels("r1", kind="pytest", kept=False)
+    labels = docker_labels.run_labels("r1", kind="pytest", kept=False)
     labels.update(changes)
     return labels
 
 
 def test_own_run_is_not_reaped() -> None:
-    assert docker_runs.owner_gone(_labels()) is False
+    assert docker_labels.owner_gone(_labels()) is False
 
 
 def test_run_of_a_dead_owner_is_reaped() -> None:
     # pid 1's start time is never the one recorded for it here.
     start = runs.process_start_time(os.getpid())
     assert start is not None
-    assert docker_runs.owner_gone(_labels(**{docker_runs.OWNER_START: str(start + 1)})) is True
+    assert docker_labels.owner_gone(_labels(**{docker_labels.OWNER_START: str(start + 1)})) is True
 
 
 def test_run_of_another_machine_or_kept_run_is_left_alone() -> None:
-    dead = {docker_runs.OWNER_START: "1"}
-    assert docker_runs.owner_gone(_labels(**dead, **{docker_runs.BOOT_ID: "other-boot"})) is False
-    assert docker_runs.owner_gone(_labels(**dead, **{docker_runs.KEPT: "true"})) is False
-    assert docker_runs.owner_gone({docker_runs.RUN_ID: "r1"}) is False
+    dead = {docker_labels.OWNER_START: "1"}
+    assert (
+        docker_labels.owner_gone(_labels(**dead, **{docker_labels.BOOT_ID: "other-boot"})) is False
+    )
+    assert docker_labels.owner_gone(_labels(**dead, **{docker_labels.KEPT: "true"})) is False
+    assert docker_labels.owner_gone({docker_labels.RUN_ID: "r1"}) is False
 
 
 def test_binary_chaos_engine_is_rejected_with_the_choices(small_stack_yaml: Path) -> None:

@@ -19,7 +19,7 @@ from pytest_aistack.load.results import ResultFileError
 from pytest_aistack.metrics.slo import SLOError
 from pytest_aistack.report.collect import ReportError
 from pytest_aistack.settings.sources import SettingsError
-from pytest_aistack.stack.docker_engine import DockerStackError
+from pytest_aistack.stack.docker import DockerStackError
 from pytest_aistack.stack.external import ExternalStackError
 from pytest_aistack.stack.health import HealthTimeout
 from pytest_aistack.stack.local import StackStartError

@@ -21,15 +21,17 @@ anything else              ``images.services`` (mock LLM, LiteLLM: our Dockerfil
 =========================  ===========================================================
 
 Commands are the spec's, with the placeholders of the container world
-(:func:`~pytest_aistack.stack.docker_engine.plan_container`): ``${host}`` is every
+(:func:`~pytest_aistack.stack.docker.engine.plan_container`): ``${host}`` is every
 interface of the container (``CONTAINER_LISTEN_ADDRESS``) and ``${port}`` the fixed
 container port, since a port must be known before a container starts to be
 published. ``${url:NAME}`` and ``${proxy_url:NAME}`` name services by their alias on
 the network.
 
-Every container and the network carry the labels of :mod:`docker_runs`; ``up()``
-first removes what a crashed earlier run left behind, ``down()`` removes this run's
-containers and network, also after a failed start.
+Every container and the network carry the labels of
+:mod:`~pytest_aistack.stack.docker.labels`; ``up()`` first removes what a crashed
+earlier run left behind, ``down()`` removes this run's containers and network, also
+after a failed start. One service's container (build, start, ports, logs) is
+:mod:`~pytest_aistack.stack.docker.containers`.
 """
 
 from __future__ import annotations
@@ -37,12 +39,18 @@ from __future__ import annotations
 import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
-from pytest_aistack.stack import docker_runs, runs
-from pytest_aistack.stack.docker_engine import (
+from pytest_aistack.stack import runs
+from pytest_aistack.stack.backend import Endpoint, Stack
+from pytest_aistack.stack.docker.containers import (
+    ServiceContainer,
+    build_container,
+    container_name,
+    start_failure,
+)
+from pytest_aistack.stack.docker.engine import (
     CONTAINER_LISTEN_ADDRESS,
     DOCKER_API_TIMEOUT,
     HOST,
@@ -55,12 +63,12 @@ from pytest_aistack.stack.docker_engine import (
     network_placeholders,
     plan_container,
     proxy_ports,
-    redis_container,
     refuse_host_paths,
     resolve_ryuk,
 )
+from pytest_aistack.stack.docker.labels import LeftoverRun, reap_leftovers, remove_run, run_labels
 from pytest_aistack.stack.health import HealthTarget
-from pytest_aistack.stack.spec import Endpoint, ServiceSpec, Stack, StackSpec
+from pytest_aistack.stack.spec import ServiceSpec, StackSpec
 from pytest_aistack.stack.startup import (
     ProxyRequest,
     build_stack,
@@ -74,29 +82,13 @@ from pytest_aistack.stack.startup import (
 )
 
 if TYPE_CHECKING:
-    from testcontainers.core.container import DockerContainer
     from testcontainers.core.network import Network
 
     from pytest_aistack.settings import Settings
 
-__all__ = ["DockerBackend", "DockerImages", "DockerStackError"]
-
-LOG_TAIL_LINES = 40
+__all__ = ["ChaosEngineChoice", "DockerBackend"]
 
 ChaosEngineChoice = Literal["auto", "embedded", "binary", "docker"]
-
-
-@dataclass
-class _Running:
-    spec: ServiceSpec
-    container: DockerContainer
-    image: str
-    port: int  # inside the container
-    host_ports: dict[int, int] = field(default_factory=dict)  # container port -> 127.0.0.1 port
-
-
-# ---------------------------------------------------------------------------------------
-# the backend
 
 
 class DockerBackend:
@@ -128,10 +120,10 @@ class DockerBackend:
         self.run = new_run(log_dir)
         self.run_id, self.log_dir, self.master_key, self.admin_token = self.run
         self.timings: dict[str, float] = {}
-        self.reaped: list[docker_runs.LeftoverRun] = []
+        self.reaped: list[LeftoverRun] = []
         self._proxy_ports = proxy_ports(spec)
         self._proxies_created: set[str] = set()
-        self._running: dict[str, _Running] = {}
+        self._running: dict[str, ServiceContainer] = {}
         self._network: Network | None = None
         self._client: Any = None
         self._record: runs.RunRecord | None = None
@@ -163,7 +155,7 @@ class DockerBackend:
         started = time.monotonic()
         self._client = docker_client()
         # Before anything of ours exists: leftovers of a run whose owner died go first.
-        self.reaped = docker_runs.reap_leftovers(self._client)
+        self.reaped = reap_leftovers(self._client)
         for leftover in self.reaped:  # their run records (aistack status) go with them
             (runs.runs_dir() / f"{leftover.run_id}.json").unlink(missing_ok=True)
         self.timings["reap"] = time.monotonic() - started
@@ -171,9 +163,9 @@ class DockerBackend:
             configure_testcontainers(resolve_ryuk(self._client, self.ryuk_mode))
             self._check_images()
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            self._labels = docker_runs.run_labels(self.run_id, kind=self.kind, kept=self.keep_up)
+            self._labels = run_labels(self.run_id, kind=self.kind, kept=self.keep_up)
             # The same run record as the local backend's: `aistack status` lists this run
-            # and `aistack down` stops it (docker_runs removes its containers).
+            # and `aistack down` stops it (remove_run removes its containers).
             self._record = save_run_record(self.run, kind=self.kind, kept=self.keep_up)
             self._create_network()
             for wave in self.spec.startup_waves():
@@ -185,7 +177,7 @@ class DockerBackend:
         self.timings["total"] = time.monotonic() - started
         self._record.urls = {name: e.url for name, e in self._stack.endpoints.items()}
         self._record.services = {
-            name: {"container": f"aistack-{self.run_id}-{name}"} for name in self._running
+            name: {"container": container_name(self.run_id, name)} for name in self._running
         }
         self._record.save()
         return self._stack
@@ -206,8 +198,8 @@ class DockerBackend:
     def _teardown(self) -> None:
         import docker.errors
 
-        for name, running in reversed(list(self._running.items())):
-            self._save_logs(name, running)
+        for running in reversed(list(self._running.values())):
+            running.save_logs(self.log_dir)
             # stop() removes the container and closes the client testcontainers opened
             # for it; NotFound: it was never created, or is gone already.
             with contextlib.suppress(docker.errors.NotFound):
@@ -216,7 +208,7 @@ class DockerBackend:
         if self._client is not None:
             # One sweep by label removes anything left of this run (a container whose
             # start failed half-way, the network).
-            docker_runs.remove_run(self._client, self.run_id)
+            remove_run(self._client, self.run_id)
         if self._record is not None:
             self._record.remove()
             self._record = None
@@ -272,7 +264,7 @@ class DockerBackend:
         # Creating and starting a container is a few engine round trips each; a wave's
         # containers are independent, so they start side by side.
         with ThreadPoolExecutor(max_workers=len(prepared)) as pool:
-            errors = list(pool.map(self._start_container, prepared))
+            errors = list(pool.map(ServiceContainer.start, prepared))
         for running, error in zip(prepared, errors, strict=True):
             if error is not None:
                 raise self._failure(running.spec.name, error)
@@ -289,9 +281,7 @@ class DockerBackend:
         )
         self._create_proxies()
 
-    def _prepare(self, service: ServiceSpec) -> _Running:
-        from testcontainers.core.container import DockerContainer
-
+    def _prepare(self, service: ServiceSpec) -> ServiceContainer:
         plan = plan_container(
             self.spec,
             service,
@@ -299,45 +289,15 @@ class DockerBackend:
             images=self.images,
             official_toxiproxy=self._toxiproxy_image != self.images.services,
         )
-        container: DockerContainer
-        if service.health.kind == "redis":
-            container = redis_container(plan.image, service.startup_timeout)
-        else:
-            container = DockerContainer(plan.image)
-        if plan.config_path is not None and plan.config_text is not None:
-            container.with_copy_into_container(plan.config_text.encode(), plan.config_path)
-            # Kept beside the container logs: what the service actually ran with.
-            (self.log_dir / Path(plan.config_path).name).write_text(plan.config_text)
-        container.with_command(plan.argv)
-        container.with_envs(**plan.env)
-        container.with_name(f"aistack-{self.run_id}-{service.name}")
         assert self._network is not None
-        container.with_network(self._network).with_network_aliases(service.name)
-        # testcontainers' with_bind_ports takes a host *port*; the host *address* goes
-        # in as docker-py's (ip,) form, which publishes on 127.0.0.1 with a free port.
-        ports = cast("dict[str, Any]", container.ports)
-        for container_port in [plan.port, *plan.extra_ports]:
-            ports[f"{container_port}/tcp"] = (HOST,)
-        container.with_kwargs(labels={**self._labels, docker_runs.SERVICE: service.name})
-        return _Running(spec=service, container=container, image=plan.image, port=plan.port)
-
-    def _start_container(self, running: _Running) -> str | None:
-        try:
-            running.container.start()
-            wrapped = running.container.get_wrapped_container()
-            wrapped.reload()
-            for key, bindings in (wrapped.attrs["NetworkSettings"]["Ports"] or {}).items():
-                if bindings:
-                    running.host_ports[int(key.split("/")[0])] = int(bindings[0]["HostPort"])
-        except Exception as exc:  # reported per service by the caller, with the logs
-            why = f"{type(exc).__name__}: {exc}"
-            if exc.__cause__ is not None:  # testcontainers wraps a wait failure's cause
-                why += f" (caused by {type(exc.__cause__).__name__}: {exc.__cause__})"
-            return why
-        if running.port not in running.host_ports:
-            # An exited container has no port bindings left: say why it exited.
-            return self._exit_reason(running.spec.name) or f"port {running.port} not published"
-        return None
+        return build_container(
+            service,
+            plan,
+            run_id=self.run_id,
+            network=self._network,
+            run_labels=self._labels,
+            log_dir=self.log_dir,
+        )
 
     def _placeholders(self) -> dict[str, str]:
         ports = {name: running.port for name, running in self._running.items()}
@@ -366,38 +326,13 @@ class DockerBackend:
     # -- results and errors -------------------------------------------------------------
 
     def _url(self, name: str) -> str:
-        running = self._running[name]
-        return f"{running.spec.scheme}://{HOST}:{running.host_ports[running.port]}"
+        return self._running[name].url()
 
     def _exit_reason(self, name: str) -> str | None:
-        wrapped = self._running[name].container.get_wrapped_container()
-        wrapped.reload()
-        state = wrapped.attrs.get("State", {})
-        if state.get("Status") in ("exited", "dead"):
-            return f"container exited with code {state.get('ExitCode')}"
-        return None
-
-    def _logs(self, running: _Running) -> str:
-        try:
-            raw: bytes = running.container.get_wrapped_container().logs()
-        except Exception as exc:  # not created, or already gone
-            return f"(no logs: {type(exc).__name__})"
-        return raw.decode(errors="replace")
-
-    def _save_logs(self, name: str, running: _Running) -> None:
-        with contextlib.suppress(OSError):
-            (self.log_dir / f"{name}.log").write_text(self._logs(running))
+        return self._running[name].exit_reason()
 
     def _failure(self, name: str, why: str) -> DockerStackError:
-        running = self._running.get(name)
-        tail = "(not started)"
-        if running is not None:
-            tail = "\n".join(self._logs(running).splitlines()[-LOG_TAIL_LINES:]) or "(no output)"
-        image = running.image if running is not None else "?"
-        return DockerStackError(
-            f"docker stack did not come up: {name} (image {image}): {why}\n"
-            f"--- last lines of its container log (kept in {self.log_dir}) ---\n{tail}"
-        )
+        return start_failure(name, self._running.get(name), why, self.log_dir)
 
     def _build_stack(self) -> Stack:
         toxiproxy = self.spec.toxiproxy
@@ -418,7 +353,7 @@ class DockerBackend:
             "run_id": self.run_id,
             "timings": dict(self.timings),
             "network": self._network.name if self._network is not None else None,
-            "containers": {n: f"aistack-{self.run_id}-{n}" for n in self._running},
+            "containers": {n: container_name(self.run_id, n) for n in self._running},
             "images": {n: r.image for n, r in self._running.items()},
             "internal_addresses": internal,
             "reaped_runs": [r.run_id for r in self.reaped],

@@ -1,10 +1,10 @@
-"""reference_stack/docker/compose.yaml and its config files, generated from stack.yaml.
+"""The compose file in pytest_aistack/reference_stack/docker/ and its configs, from stack.yaml.
 
-    python -m pytest_aistack.stack.docker_compose          # rewrite the files
-    python -m pytest_aistack.stack.docker_compose --check  # exit 1 if they are stale
+    python -m pytest_aistack.stack.docker.compose          # rewrite the files
+    python -m pytest_aistack.stack.docker.compose --check  # exit 1 if they are stale
 
 The compose file is for ``docker compose up`` users; it runs the same containers as
-the docker backend (the same :func:`~pytest_aistack.stack.docker_engine.plan_container`
+the docker backend (the same :func:`~pytest_aistack.stack.docker.engine.plan_container`
 decides image, command and environment), with what a long-running stack needs
 instead of per-run values: fixed host ports on 127.0.0.1 (each overridable by an
 environment variable), health checks, ``depends_on`` conditions, Toxiproxy proxies
@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from pytest_aistack.reference_stack import REFERENCE_DIR as REFERENCE_STACK_DIR
-from pytest_aistack.stack.docker_engine import (
+from pytest_aistack.stack.docker.engine import (
     CONFIG_DIR,
     CONTAINER_LISTEN_ADDRESS,
     DockerImages,
@@ -55,7 +55,7 @@ FIRST_HOST_PORTS = {"gateway": 4000, "toxiproxy": 8474, "redis": 6379}
 OTHER_HOST_PORT_BASE = 8001
 
 HEADER = """\
-# GENERATED from ../stack.yaml by `python -m pytest_aistack.stack.docker_compose`;
+# GENERATED from ../stack.yaml by `python -m pytest_aistack.stack.docker.compose`;
 # edit stack.yaml (or the generator), not this file.
 #
 # The reference stack for `docker compose up` (docs/docker.md). Build the images first:
@@ -112,7 +112,7 @@ def render(spec: StackSpec) -> dict[str, str]:
             template = spec_service.config_template
             files[file_name] = (
                 f"# GENERATED from {template.relative_to(REFERENCE_DIR) if template else '?'}"
-                " by `python -m pytest_aistack.stack.docker_compose`,\n"
+                " by `python -m pytest_aistack.stack.docker.compose`,\n"
                 "# with the addresses of the compose network filled in.\n" + plan.config_text
             )
             volumes.append(f"./{file_name}:{plan.config_path}:ro")
@@ -173,7 +173,7 @@ def _toxiproxy_config(spec: StackSpec, ports: dict[str, int]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytest_aistack.stack.docker_compose")
+    parser = argparse.ArgumentParser(prog="python -m pytest_aistack.stack.docker.compose")
     parser.add_argument("--check", action="store_true", help="exit 1 if a file is stale")
     args = parser.parse_args(argv)
     files = render(load_stack_spec(REFERENCE_DIR / "stack.yaml"))
@@ -189,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check and stale:
         print(
             f"stale: {', '.join(stale)} in {OUT_DIR}; regenerate with "
-            "python -m pytest_aistack.stack.docker_compose",
+            "python -m pytest_aistack.stack.docker.compose",
             file=sys.stderr,
         )
         return 1

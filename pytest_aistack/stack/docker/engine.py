@@ -1,6 +1,6 @@
 """The engine side of the docker backend: client, images, testcontainers, commands.
 
-Kept apart from :mod:`pytest_aistack.stack.docker` so the backend reads as the
+Kept apart from :mod:`pytest_aistack.stack.docker.backend` so the backend reads as the
 start-up sequence it is. Everything that imports ``docker`` or ``testcontainers``
 does so inside a function: importing this module stays cheap.
 """

@@ -1,7 +1,7 @@
 """Labels on every container and network of a docker run, and the reaper that reads them.
 
 The docker counterpart of :mod:`pytest_aistack.stack.runs`: each container and the
-network of one :class:`~pytest_aistack.stack.docker.DockerBackend` run carry labels
+network of one :class:`~pytest_aistack.stack.docker.backend.DockerBackend` run carry labels
 naming the run and its owner (pid, start time, boot id of the machine). A run whose
 owner died without ``down()`` — ``kill -9``, OOM, a closed terminal — leaves them
 behind; the next run finds them by label and removes them before it starts anything.
