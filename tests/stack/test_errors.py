@@ -86,4 +86,4 @@ def test_a_docker_backend_refusal_fails_the_fixture_without_a_traceback(
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*ERROR at setup of test_uses_stack*", DOCKER_REFUSAL])
     assert "Traceback" not in result.stdout.str()
-    assert "docker.py" not in result.stdout.str()
+    assert "docker/backend.py" not in result.stdout.str()
