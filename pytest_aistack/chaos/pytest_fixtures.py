@@ -14,10 +14,12 @@ Cheap to import: the server and engine are imported inside the fixtures.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
+
+from pytest_aistack.requires.options import options_from_marker
 
 if TYPE_CHECKING:
     from .client import ToxiproxyClient
@@ -43,27 +45,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def chaos_options(item: pytest.Item) -> ChaosOptions:
     """The merged ``@pytest.mark.chaos`` options of ``item`` (closest marker wins)."""
-    accepted = [field.name for field in fields(ChaosOptions)]
     merged: dict[str, object] = {}
     for mark in reversed(list(item.iter_markers(MARKER))):
-        if mark.args:
-            raise TypeError(
-                f"@pytest.mark.{MARKER} takes keyword arguments only, got positional "
-                f"{', '.join(repr(arg) for arg in mark.args)}; accepted: "
-                + ", ".join(f"{name}=" for name in accepted)
-            )
-        unknown = sorted(set(mark.kwargs) - set(accepted))
-        if unknown:
-            raise TypeError(
-                f"@pytest.mark.{MARKER} got unexpected keyword argument(s) "
-                f"{', '.join(unknown)}; accepted: " + ", ".join(f"{name}=" for name in accepted)
-            )
-        for key, value in mark.kwargs.items():
-            if not isinstance(value, bool):
-                raise TypeError(
-                    f"@pytest.mark.{MARKER}({key}=...) expects True or False, "
-                    f"got {type(value).__name__}: {value!r}"
-                )
+        options_from_marker(mark, ChaosOptions)  # a TypeError names the misuse
         merged.update(mark.kwargs)
     return ChaosOptions(**merged)  # type: ignore[arg-type]
 

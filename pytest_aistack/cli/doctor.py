@@ -47,9 +47,12 @@ def run(args: argparse.Namespace) -> int:
 
     from pytest_aistack.plugin.header import describe_chaos_engine
     from pytest_aistack.settings import SettingsError, resolve_outside_pytest, settings_to_text
+    from pytest_aistack.stack.factory import check_backend_name
 
     try:
-        settings = resolve_outside_pytest(cli={"profile": args.profile}).settings
+        resolved = resolve_outside_pytest(cli={"profile": args.profile})
+        check_backend_name(resolved.settings, resolved.origins, how_to_add=False)
+        settings = resolved.settings
     except SettingsError as exc:
         print(f"aistack doctor: {exc}", file=sys.stderr)
         return 2
@@ -126,8 +129,7 @@ def check_parts(settings: Settings) -> list[Part]:
             "build llama.cpp (github.com/ggml-org/llama.cpp) and put llama-server on PATH, "
             "or set AISTACK_LLAMACPP_URL to a running one",
         ),
-        *_targets(settings),
-        _cloud_key(settings),
+        *_requirement_kinds(settings),
     ]
 
 
@@ -192,74 +194,30 @@ def _distribution(name: str, dist: str, needed_for: str, fix: str) -> Part:
         return Part(name, False, f"{dist} is not installed", needed_for, fix)
 
 
-def _targets(settings: Settings) -> list[Part]:
-    from pytest_aistack.requires.probes import (
-        docker_probe,
-        health_probe,
-        ollama_tags_probe,
-        openai_models_probe,
-        redis_probe,
-        run_probes,
-    )
+def _requirement_kinds(settings: Settings) -> list[Part]:
+    """One row per ``requires_*`` kind, from its table entry; the probes run concurrently."""
+    from pytest_aistack.requires.kinds import KINDS
+    from pytest_aistack.requires.probes import Probe, run_probes
 
-    # (part name, probe, needed for, fix)
-    checks = [
-        (
-            "docker",
-            docker_probe(),
-            "backend=docker, requires_docker",
-            "start the Docker daemon or set DOCKER_HOST",
-        ),
-        (
-            "vllm",
-            openai_models_probe("vllm", settings.vllm_url),
-            "requires_vllm tests",
-            "start vLLM there or set AISTACK_VLLM_URL",
-        ),
-        (
-            "ollama",
-            ollama_tags_probe(settings.ollama_url),
-            "requires_ollama tests",
-            "start Ollama there or set AISTACK_OLLAMA_URL",
-        ),
-        (
-            "llamacpp",
-            health_probe("llamacpp", settings.llamacpp_url, ["/health"]),
-            "requires_llamacpp tests",
-            "start llama-server there or set AISTACK_LLAMACPP_URL",
-        ),
-        (
-            "gateway",
-            health_probe("gateway", settings.gateway_url, ["/health/liveliness", "/health"]),
-            "requires_gateway tests, backend=external",
-            "start the gateway (aistack up) or set AISTACK_GATEWAY_URL",
-        ),
-        (
-            "redis",
-            redis_probe(settings.redis_url),
-            "requires_redis tests",
-            "start Redis there or set AISTACK_REDIS_URL",
-        ),
-    ]
-    results = run_probes([probe for _, probe, _, _ in checks], settings.probe_timeout)
+    probes: dict[str, Probe] = {}
+    for kind in KINDS:
+        if kind.doctor.check is None:
+            probe = kind.probe(settings, kind.options())
+            # Table invariant (tests/plugin/test_kinds.py): such a kind probes by default.
+            assert probe is not None, f"{kind.marker}: a doctor row without check needs a probe"
+            probes[kind.marker] = probe
+    results = dict(
+        zip(probes, run_probes(list(probes.values()), settings.probe_timeout), strict=True)
+    )
     parts = []
-    for (name, probe, needed_for, fix), result in zip(checks, results, strict=True):
+    for kind in KINDS:
+        row = kind.doctor
+        if row.check is not None:
+            ok, detail, fix = row.check(settings)
+            parts.append(Part(row.part, ok, detail, row.needed_for, fix))
+            continue
+        probe, result = probes[kind.marker], results[kind.marker]
         state = "answers" if result.ok else "no answer"
         detail = f"{probe.where}: {state} ({result.describe()})"
-        parts.append(Part(name, result.ok, detail, needed_for, fix))
+        parts.append(Part(row.part, result.ok, detail, row.needed_for, row.fix))
     return parts
-
-
-def _cloud_key(settings: Settings) -> Part:
-    import os
-
-    unset = [name for name in settings.cloud_key_envs if not os.environ.get(name, "").strip()]
-    names = ", ".join(settings.cloud_key_envs)
-    detail = f"{names} set" if not unset else f"{', '.join(unset)} not set"
-    return Part(
-        "cloud-key",
-        not unset,
-        detail,
-        "requires_cloud tests",
-        f"export {unset[0] if unset else names}=<key>, or set AISTACK_CLOUD_KEY_ENV",
-    )

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from pytest_aistack.chaos import engine as chaos_engine
 from pytest_aistack.requires.probes import mask_url
 from pytest_aistack.settings import Resolved, Settings
 
-CHAOS_ENGINE_MODULE = "pytest_aistack.chaos.engine"
 
-
-def describe_chaos_engine(settings: Settings) -> str | None:
-    """``chaos.engine.describe_engine_choice(settings)`` if that module provides it."""
+def describe_chaos_engine(settings: Settings) -> str:
+    """The chaos engine ``settings`` select, as the header and ``aistack doctor`` show it."""
     try:
-        module = importlib.import_module(CHAOS_ENGINE_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and CHAOS_ENGINE_MODULE.startswith(exc.name):
-            return None  # the chaos package is not there (yet)
-        raise
-    describe: Any = getattr(module, "describe_engine_choice", None)
-    if describe is None:
-        return None
-    try:
-        return str(describe(settings))
+        return chaos_engine.describe_engine_choice(settings)
     except Exception as exc:  # the header must not break a session
         return f"could not determine ({type(exc).__name__}: {exc})"
 
@@ -39,11 +26,10 @@ def header_lines(resolved: Resolved) -> list[str]:
         f"aistack cloud: keys={s.cloud_key_env} base_url={s.cloud_base_url} "
         f"probe_cloud={s.probe_cloud}",
     ]
-    engine = describe_chaos_engine(s)
-    chaos = f"aistack chaos: engine={s.chaos_engine} toxiproxy_bin={s.toxiproxy_bin or '-'}"
-    if engine:
-        chaos = f"{chaos} -> {engine.removeprefix('chaos engine: ')}"
-    lines.append(chaos)
+    engine = describe_chaos_engine(s).removeprefix("chaos engine: ")
+    lines.append(
+        f"aistack chaos: engine={s.chaos_engine} toxiproxy_bin={s.toxiproxy_bin or '-'} -> {engine}"
+    )
     if resolved.origins:
         origins = ", ".join(f"{name} ({source.label})" for name, source in resolved.origins.items())
         lines.append(f"aistack set by: {origins}")

@@ -9,185 +9,66 @@ elsewhere::
     requires_vllm: no vLLM at http://127.0.0.1:8000 (GET /v1/models: connection
     refused after 2 ms); set AISTACK_VLLM_URL or [tool.aistack] vllm_url
 
-Under ``--aistack-strict`` the same reason fails the test instead.
+Under ``--aistack-strict`` the same reason fails the test instead. What each kind
+probes, names and hints comes from :data:`pytest_aistack.requires.kinds.KINDS`.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Generator, Sequence
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from pytest_aistack.plugin.markers import MARKERS_BY_NAME as _ALL_MARKERS
-from pytest_aistack.plugin.markers import (
-    REQUIRES_MARKERS,
-    CloudOptions,
-    marker_options,
-)
-from pytest_aistack.requires.probes import (
-    Probe,
-    ProbeResult,
-    docker_probe,
-    health_probe,
-    ollama_tags_probe,
-    openai_models_probe,
-    redis_probe,
-    run_probes,
-)
-from pytest_aistack.settings import SPECS_BY_NAME, Settings
-
-
-@dataclass(frozen=True)
-class CloudProvider:
-    key_env: str
-    base_url: str
-    # How the key is sent: "bearer" (Authorization: Bearer) or "x-api-key" (Anthropic).
-    auth: str = "bearer"
-
-
-# Key variables follow LiteLLM's naming (docs.litellm.ai/docs/providers); base URLs are
-# each provider's OpenAI-style root, under which GET /v1/models lists models.
-CLOUD_PROVIDERS: dict[str, CloudProvider] = {
-    "openai": CloudProvider("OPENAI_API_KEY", "https://api.openai.com"),
-    "anthropic": CloudProvider("ANTHROPIC_API_KEY", "https://api.anthropic.com", "x-api-key"),
-    "mistral": CloudProvider("MISTRAL_API_KEY", "https://api.mistral.ai"),
-    "groq": CloudProvider("GROQ_API_KEY", "https://api.groq.com/openai"),
-    "deepseek": CloudProvider("DEEPSEEK_API_KEY", "https://api.deepseek.com"),
-    "openrouter": CloudProvider("OPENROUTER_API_KEY", "https://openrouter.ai/api"),
-}
-
-# marker -> (what it looks for, the setting that points it elsewhere)
-_TARGETS: dict[str, tuple[str, str | None]] = {
-    "requires_vllm": ("vLLM", "vllm_url"),
-    "requires_ollama": ("Ollama", "ollama_url"),
-    "requires_llamacpp": ("llama.cpp server", "llamacpp_url"),
-    "requires_redis": ("Redis", "redis_url"),
-    "requires_gateway": ("gateway", "gateway_url"),
-    "requires_docker": ("Docker engine", None),
-    "requires_cloud": ("cloud API", "cloud_base_url"),
-}
-
-
-def _hint(setting: str | None) -> str:
-    if setting is None:
-        return "start the Docker daemon or set DOCKER_HOST"
-    spec = SPECS_BY_NAME[setting]
-    return f"set {spec.env_var} or [tool.aistack] {setting}"
+from pytest_aistack.plugin.markers import MARKERS_BY_NAME, marker_options
+from pytest_aistack.requires.kinds import KINDS_BY_MARKER, RequirementKind
+from pytest_aistack.requires.probes import Probe, ProbeResult, run_probes
+from pytest_aistack.settings import Settings
 
 
 @dataclass(frozen=True)
 class Requirement:
-    marker: str
+    kind: RequirementKind
     options: Any
 
-    def validate(self, settings: Settings) -> None:
-        """Raise ``TypeError`` for marker arguments only the settings can judge."""
-        if self.marker == "requires_cloud":
-            self._cloud(settings)
+    @property
+    def marker(self) -> str:
+        return self.kind.marker
 
     def probe(self, settings: Settings) -> Probe | None:
-        """The probe this requirement needs (None: nothing to send over the network)."""
-        if self.marker == "requires_vllm":
-            return openai_models_probe("vllm", settings.vllm_url)
-        if self.marker == "requires_ollama":
-            return ollama_tags_probe(settings.ollama_url)
-        if self.marker == "requires_llamacpp":
-            # llama.cpp's server answers /health 200 once the model is loaded and 503 while
-            # it loads (the llama.cpp server README, "GET /health").
-            return health_probe("llamacpp", settings.llamacpp_url, ["/health"])
-        if self.marker == "requires_gateway":
-            # LiteLLM (litellm/proxy/health_endpoints/_health_endpoints.py): /health needs
-            # a key and calls every model; /health/liveliness needs neither. Other gateways
-            # mostly have a plain /health.
-            return health_probe("gateway", settings.gateway_url, ["/health/liveliness", "/health"])
-        if self.marker == "requires_redis":
-            return redis_probe(settings.redis_url)
-        if self.marker == "requires_docker":
-            return docker_probe()
-        if self.marker == "requires_cloud" and settings.probe_cloud:
-            return self._cloud_probe(settings)
-        return None
+        """The probe this requirement needs (None: nothing to send over the network).
 
-    def _cloud(self, settings: Settings) -> tuple[str, tuple[str, ...], str, str]:
-        """(provider label, key variables, base URL, auth style); TypeError if unknown."""
-        options: CloudOptions = self.options
-        if options.provider is None:
-            keys = settings.cloud_key_envs
-            label, base, auth = "cloud", settings.cloud_base_url, "bearer"
-        else:
-            provider = CLOUD_PROVIDERS.get(options.provider)
-            if provider is None and options.key_env is None:
-                raise TypeError(
-                    f"@pytest.mark.requires_cloud(provider={options.provider!r}): unknown "
-                    f"provider; known: {', '.join(CLOUD_PROVIDERS)} (or pass key_env=...)"
-                )
-            keys = (provider.key_env,) if provider is not None else ()
-            base = provider.base_url if provider is not None else settings.cloud_base_url
-            auth = provider.auth if provider is not None else "bearer"
-            label = options.provider
-        if options.key_env is not None:
-            keys = (options.key_env,)
-        return label, keys, base, auth
-
-    def _cloud_probe(self, settings: Settings) -> Probe | None:
-        _, keys, base, auth = self._cloud(settings)
-        key = os.environ.get(keys[0], "") if keys else ""
-        if not key:
-            return None  # reported by the key check; no request without a key
-        if auth == "x-api-key":
-            # Anthropic's models endpoint wants its version header (docs.anthropic.com).
-            headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
-        else:
-            headers = {"Authorization": f"Bearer {key}"}
-        # Cloud APIs may sit behind the user's HTTP proxy: honour the environment.
-        return openai_models_probe(f"cloud:{keys[0]}", base, headers, trust_env=True)
+        Raises ``TypeError`` for marker arguments only the settings can judge.
+        """
+        return self.kind.target_for(settings, self.options).probe
 
     def missing(
         self, settings: Settings, results: dict[tuple[str, str], ProbeResult]
     ) -> str | None:
         """The skip reason if this requirement is not met, else None."""
-        what, setting = _TARGETS[self.marker]
-        hint = _hint(setting)
-        if self.marker == "requires_cloud":
-            label, keys, _, _ = self._cloud(settings)
-            unset = [name for name in keys if not os.environ.get(name, "").strip()]
-            if unset:
-                names = ", ".join(unset)
-                verb = "is" if len(unset) == 1 else "are"
-                where = "[tool.aistack] cloud_key_env"
-                if self.options.provider is not None:
-                    where = "pass key_env= to the marker"
-                return (
-                    f"{self.marker}: no API key for {label} (environment variable {names} "
-                    f"{verb} not set or empty); set {names} or {where}"
-                )
-            what = f"{label} API"
-            if self.options.provider is not None:
-                hint = "check the key and the network path to the provider"
-        probe = self.probe(settings)
+        target = self.kind.target_for(settings, self.options)
+        if target.unmet is not None:
+            return f"{self.marker}: {target.unmet}"
+        probe = target.probe
         if probe is None:
             return None
         result = results[probe.key]
         if not result.ok:
-            return f"{self.marker}: no {what} at {probe.where} ({result.describe()}); {hint}"
+            return (
+                f"{self.marker}: no {target.name} at {probe.where} ({result.describe()}); "
+                f"{target.hint}"
+            )
         model = getattr(self.options, "model", None)
         if model is not None:
             listed = result.models or ()
-            if not _lists_model(listed, model, ollama=self.marker == "requires_ollama"):
+            if not self.kind.lists_model(listed, model):
                 shown = ", ".join(listed[:8]) + (", ..." if len(listed) > 8 else "")
                 return (
-                    f"{self.marker}: {what} at {probe.where} does not list model {model!r} "
-                    f"({result.describe()}; listed: {shown or 'none'}); {hint}"
+                    f"{self.marker}: {target.name} at {probe.where} does not list model "
+                    f"{model!r} ({result.describe()}; listed: {shown or 'none'}); {target.hint}"
                 )
         return None
-
-
-def _lists_model(listed: Sequence[str], model: str, *, ollama: bool) -> bool:
-    # Ollama names carry a tag; "llama3" means "llama3:latest" (ollama's own default).
-    return model in listed or (ollama and ":" not in model and f"{model}:latest" in listed)
 
 
 _UNMET_KEY = pytest.StashKey[str]()
@@ -220,7 +101,6 @@ class RequirementChecker:
             self._requirements[item.nodeid] = requirements
             for requirement in requirements:
                 try:
-                    requirement.validate(self.settings)
                     probe = requirement.probe(self.settings)
                 except TypeError as exc:
                     self._misuse[item.nodeid] = exc
@@ -237,11 +117,12 @@ class RequirementChecker:
     def _item_requirements(item: pytest.Item) -> list[Requirement]:
         requirements: list[Requirement] = []
         for mark in item.iter_markers():
-            if mark.name not in _ALL_MARKERS:
+            if mark.name not in MARKERS_BY_NAME:
                 continue
-            options = marker_options(mark)
-            if mark.name in REQUIRES_MARKERS:
-                requirement = Requirement(mark.name, options)
+            options = marker_options(mark)  # also for the other markers: misuse is an error
+            kind = KINDS_BY_MARKER.get(mark.name)
+            if kind is not None:
+                requirement = Requirement(kind, options)
                 if requirement not in requirements:
                     requirements.append(requirement)
         return requirements

@@ -95,6 +95,7 @@ def test_misuse_is_a_clear_type_error(
     result.stdout.fnmatch_lines([f"E   TypeError: {message}".replace("[", "[[]")])
     # The error is about the user's marker: no plugin frames in the way.
     assert "requirements.py" not in result.stdout.str()
+    assert "pytest_aistack/requires" not in result.stdout.str()
 
 
 def test_class_and_module_markers_apply(pytester: pytest.Pytester, ini: object) -> None:

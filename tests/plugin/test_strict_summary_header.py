@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
-import types
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from pytest_aistack.chaos import engine as chaos_engine
 
 from .servers import RedisServer, Route
 from .test_probes_http import MODELS, Start, _one_test
@@ -231,10 +231,12 @@ def test_probe_results_follow_collection(
 def test_header_shows_chaos_engine_choice(
     pytester: pytest.Pytester, ini: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A stand-in for the chaos area's module: this test is about the header, not the engine.
-    engine = types.ModuleType("pytest_aistack.chaos.engine")
-    engine.describe_engine_choice = lambda settings: f"embedded ({settings.chaos_engine})"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pytest_aistack.chaos.engine", engine)
+    # A stand-in for the engine's choice: this test is about the header, not the engine.
+    monkeypatch.setattr(
+        chaos_engine,
+        "describe_engine_choice",
+        lambda settings: f"embedded ({settings.chaos_engine})",
+    )
     pytester.makepyfile("def test_plain(): pass")
     result = pytester.runpytest("--aistack-chaos-engine=embedded")
     result.stdout.fnmatch_lines(
@@ -244,6 +246,6 @@ def test_header_shows_chaos_engine_choice(
     def broken(settings: object) -> str:
         raise RuntimeError("boom")
 
-    engine.describe_engine_choice = broken  # type: ignore[attr-defined]
+    monkeypatch.setattr(chaos_engine, "describe_engine_choice", broken)
     result = pytester.runpytest()
     result.stdout.fnmatch_lines(["aistack chaos: * -> could not determine (RuntimeError: boom)"])
