@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 import httpx
@@ -11,11 +11,12 @@ import pytest
 
 from .helpers import CHAT, MockServer
 
-GOLDEN = Path(__file__).parents[2] / "pytest_aistack" / "mock_llm" / "fixtures"
+# Read as package data, as an installed pytest-aistack carries them.
+GOLDEN = files("pytest_aistack.mock_llm") / "fixtures"
 
 
 def golden(name: str) -> Any:
-    return json.loads((GOLDEN / name).read_text())
+    return json.loads((GOLDEN / name).read_text(encoding="utf-8"))
 
 
 def assert_shape(actual: Any, expected: Any, where: str = "$") -> None:
@@ -54,7 +55,7 @@ def test_chat_stream_matches_golden_and_counts(client: httpx.Client) -> None:
     assert response.headers["content-type"].startswith("text/event-stream")
     assert response.headers["transfer-encoding"] == "chunked"
     ours = sse_data(response.text)
-    theirs = sse_data((GOLDEN / "openai_chat_stream.txt").read_text())
+    theirs = sse_data((GOLDEN / "openai_chat_stream.txt").read_text(encoding="utf-8"))
     assert ours[-1] == theirs[-1] == "[DONE]"
     chunks = [json.loads(d) for d in ours[:-1]]
     golden_chunks = [json.loads(d) for d in theirs[:-1]]
@@ -161,7 +162,7 @@ def test_ollama_chat_stream(client: httpx.Client) -> None:
     response = client.post("/api/chat", json=payload)  # Ollama streams by default
     assert response.headers["content-type"] == "application/x-ndjson"
     lines = [json.loads(line) for line in response.text.splitlines()]
-    golden_lines = (GOLDEN / "ollama_chat_stream.ndjson").read_text().splitlines()
+    golden_lines = (GOLDEN / "ollama_chat_stream.ndjson").read_text(encoding="utf-8").splitlines()
     expected = [json.loads(line) for line in golden_lines]
     for line in lines[:-1]:
         assert_shape(line, expected[0])
