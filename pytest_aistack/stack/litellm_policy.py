@@ -8,7 +8,7 @@ from typing import Any
 from pytest_aistack.stack import litellm_rules as rules
 from pytest_aistack.stack.litellm_reader import ConfigReader, Deployment, Where
 from pytest_aistack.stack.litellm_rules import ENV_PREFIX, PROXY_PLACEHOLDER
-from pytest_aistack.stack.profile import ALLOWED_FAILS_POLICY_KEYS, RETRY_POLICY_KEYS
+from pytest_aistack.stack.profile_model import ALLOWED_FAILS_POLICY_KEYS, RETRY_POLICY_KEYS
 
 _CACHE_MAPPED = frozenset(
     {"type", "host", "port", "url", "password", "ttl", "default_in_redis_ttl", "namespace", "mode"}

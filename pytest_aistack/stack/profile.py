@@ -15,14 +15,37 @@ Every error names the file, the line, the key, what was expected and what was fo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_aistack.errors import ConfigError
 from pytest_aistack.runtime.text_files import read_utf8
 from pytest_aistack.settings.sources import PROFILE_FIX
+from pytest_aistack.stack.profile_model import (
+    ALLOWED_FAILS_POLICY_KEYS,
+    CACHE_MODES,
+    RETRY_POLICY_KEYS,
+    BackendProfile,
+    ModelGroup,
+    Policy,
+    Profile,
+    ProfileError,
+)
 from pytest_aistack.stack.yaml_lines import Reader, load_with_lines
+
+if TYPE_CHECKING:
+    from pytest_aistack.stack.litellm_reader import Where
+
+# The model is re-exported: ``from pytest_aistack.stack.profile import Profile`` is the
+# import users and the backends know.
+__all__ = [
+    "BackendProfile",
+    "ModelGroup",
+    "Policy",
+    "Profile",
+    "ProfileError",
+    "load_profile",
+    "parse_profile",
+]
 
 TOP_LEVEL_KEYS = (
     "settings",
@@ -36,129 +59,6 @@ TOP_LEVEL_KEYS = (
     # Read by pytest_aistack.conformance.profile: one file may describe both.
     "conformance",
 )
-# Names as in LiteLLM's RetryPolicy and AllowedFailsPolicy (litellm/types/router.py, 1.106.2).
-_ERRORS = ("BadRequest", "Authentication", "Timeout", "RateLimit", "ContentPolicyViolation")
-_ERRORS_5XX = ("InternalServer", "ServiceUnavailable")
-RETRY_POLICY_KEYS = (
-    *(f"{e}ErrorRetries" for e in (*_ERRORS, *_ERRORS_5XX, "NotFound")),
-    "DefaultRetries",
-)
-ALLOWED_FAILS_POLICY_KEYS = tuple(
-    f"{e}ErrorAllowedFails" for e in (*_ERRORS, *_ERRORS_5XX, "BadGateway", "NotFound")
-)
-CACHE_MODES = ("default_on", "default_off")
-
-
-class ProfileError(ConfigError):
-    """The profile is invalid; the message says where and how to fix it."""
-
-
-@dataclass(frozen=True)
-class BackendProfile:
-    name: str
-    model_group: str
-    proxy: str | None = None  # Toxiproxy proxy in front of it (None: no fault injection)
-    admin_url: str = ""  # mock LLM admin API ("" = filled in by the local backend / none)
-    rpm: int | None = None  # requests per minute the gateway admits to it (None: no limit)
-    tpm: int | None = None  # tokens per minute
-    # Where this deployment's own setting differs from the policy's (None: the policy's).
-    timeout_s: float | None = None
-    stream_timeout_s: float | None = None
-    cooldown_s: float | None = None
-
-
-@dataclass(frozen=True)
-class ModelGroup:
-    name: str
-    deployments: tuple[str, ...]
-    fallbacks: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Policy:
-    """What the gateway configuration promises; every scenario bound derives from these."""
-
-    allowed_fails: int  # failures tolerated per deployment before it cools down
-    cooldown_s: float  # how long a tripped deployment gets no traffic
-    num_retries: int  # retries of a failed attempt (other deployments or the same group)
-    timeout_s: float  # per-attempt timeout, non-streaming
-    stream_timeout_s: float  # per-attempt timeout for streams (time to first byte)
-    rate_limited_group: str | None = None
-    rpm: int | None = None
-    rate_window_s: float = 60.0  # the window rpm counts in (LiteLLM: the calendar minute)
-    # Over the limit: answered (429, or served once the window has room) within this.
-    rate_max_hold_s: float = 1.0
-    retry_after_header: str = "retry-after"  # the 429's header saying when to retry
-    cache_ttl_s: float | None = None  # None: the gateway has no response cache
-    redis_recovery_s: float = 0.0  # how long the gateway may shun Redis after it returns
-    # How long router state (a cooldown) recorded through one gateway instance may take
-    # to reach the others (LiteLLM: DEFAULT_COOLDOWN_REDIS_READ_INTERVAL_SECONDS, 1 s).
-    state_sync_s: float = 1.0
-    cache_namespace: str | None = None  # prefix of the cache keys in Redis ("NS:<hash>")
-    cache_mode: str | None = None  # default_on / default_off (opt in per request); None: not stated
-    # Per error type, as LiteLLM's RetryPolicy / AllowedFailsPolicy (e.g. TimeoutErrorRetries).
-    retry_policy: Mapping[str, int] = field(default_factory=dict)
-    allowed_fails_policy: Mapping[str, int] = field(default_factory=dict)
-
-    def retries_for(self, error: str) -> int:
-        """Retries of an attempt that failed with ``error`` (``"TimeoutError"``, ...).
-
-        Matches litellm router_utils/get_retry_from_policy.py: the error's own entry, else
-        ``DefaultRetries``, else ``num_retries``.
-        """
-        policy = self.retry_policy
-        return policy.get(f"{error}Retries", policy.get("DefaultRetries", self.num_retries))
-
-    def worst_case_s(self, hops: int = 1) -> float:
-        """Longest a request may take when every attempt times out, across ``hops`` groups."""
-        attempts = self.retries_for("TimeoutError") + 1
-        return hops * attempts * max(self.timeout_s, self.stream_timeout_s)
-
-
-@dataclass(frozen=True)
-class Profile:
-    path: Path
-    gateway_url: str
-    gateway_key_env: str
-    primary_group: str
-    toxiproxy_url: str
-    redis_proxy: str | None
-    redis_url: str  # direct address, for ground-truth checks only ("" = not reachable)
-    backends: Mapping[str, BackendProfile]
-    model_groups: Mapping[str, ModelGroup]
-    policy: Policy
-    raw_settings: Mapping[str, Any] = field(default_factory=dict)
-    litellm_config: Path | None = None  # the LiteLLM config that filled in what is not stated
-    notes: tuple[str, ...] = ()  # what the LiteLLM config says that no scenario checks
-    # More instances of the same gateway (same key, shared state); "" entries: filled in.
-    gateway_replica_urls: tuple[str, ...] = ()
-
-    def fallback_chain(self, group: str | None = None) -> tuple[str, ...]:
-        """The group and its fallbacks in the order the gateway tries them."""
-        start = group or self.primary_group
-        return (start, *self.model_groups[start].fallbacks)
-
-    def backends_of(self, group: str) -> tuple[BackendProfile, ...]:
-        return tuple(self.backends[name] for name in self.model_groups[group].deployments)
-
-    def timeout_of(self, backend: str, *, stream: bool = False) -> float:
-        """The per-attempt timeout the gateway applies to ``backend``."""
-        b = self.backends[backend]
-        if stream:
-            return b.stream_timeout_s or self.policy.stream_timeout_s
-        return b.timeout_s or self.policy.timeout_s
-
-    def cooldown_of(self, backend: str) -> float:
-        return self.backends[backend].cooldown_s or self.policy.cooldown_s
-
-    def rpm_of(self, group: str) -> int | None:
-        """Requests per minute the group admits: the sum over its deployments (None: unlimited)."""
-        limits = [b.rpm for b in self.backends_of(group)]
-        return None if None in limits else sum(x for x in limits if x is not None)
-
-
-# ---------------------------------------------------------------------------------------
-# the profile
 
 
 def load_profile(path: Path) -> Profile:
@@ -182,8 +82,6 @@ def parse_profile(
     notes: tuple[str, ...] = ()
     if top.get("litellm_config") is not None:
         # What the profile does not state comes from the gateway's own config.
-        from pytest_aistack.stack.profile_litellm import fill_from_litellm
-
         litellm_config = path.parent / r.string(top, "litellm_config", (), "")
         top, notes = fill_from_litellm(top, litellm_config, r)
 
@@ -347,3 +245,65 @@ def _counts(r: Reader, p: Mapping[str, Any], key: str, allowed: tuple[str, ...])
     where = ("policy", key)
     raw = r.mapping(p.get(key), where, allowed)
     return {name: r.number(raw, name, where, integer=True) for name in raw}
+
+
+# ---------------------------------------------------------------------------------------
+# the profile's litellm_config: key
+
+
+def fill_from_litellm(
+    explicit: dict[str, Any], config: Path, r: Reader
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The profile ``explicit`` with what it does not state taken from ``config``.
+
+    Explicit keys win, mapping by mapping down to single values (a list is one value).
+    An error of the derivation stops the profile unless the key it would have filled is
+    stated explicitly.
+    """
+    if not config.is_file():
+        raise r.error(
+            ("litellm_config",),
+            f"{config}: no such file (the path is relative to the profile's folder)",
+        )
+    # Imported here: only a profile with litellm_config: pays for the derivation.
+    from pytest_aistack.stack.profile_litellm import derive_profile
+
+    result = derive_profile(config)
+    gateway = explicit.get("gateway")
+    primary = gateway.get("model_group") if isinstance(gateway, dict) else None
+    if primary != result.profile["gateway"]["model_group"] and primary in result.profile.get(
+        "model_groups", {}
+    ):
+        # The policy's timeouts follow the primary group's chain (an unknown group is
+        # reported by the profile's own check of gateway.model_group).
+        result = derive_profile(config, model_group=primary)
+    errors = [p.message for p in result.errors if not _stated(explicit, p.target)]
+    if errors:
+        listed = "".join(f"\n- {message}" for message in errors)
+        raise r.error(
+            ("litellm_config",),
+            f"{len(errors)} setting(s) of {config} cannot be mapped:{listed}\n"
+            "Fix them in the LiteLLM config, or state those keys in the profile "
+            "(explicit keys win; docs/profile.md)",
+        )
+    return _merge(result.profile, explicit), tuple(result.notes)
+
+
+def _stated(explicit: Mapping[str, Any], target: Where) -> bool:
+    node: Any = explicit
+    for key in target:
+        if not isinstance(node, Mapping) or node.get(key) is None:
+            return False
+        node = node[key]
+    return bool(target)
+
+
+def _merge(derived: Mapping[str, Any], explicit: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(derived)
+    for key, value in explicit.items():
+        below = derived.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key] = _merge(below, value)
+        elif value is not None or key not in derived:
+            merged[key] = value
+    return merged

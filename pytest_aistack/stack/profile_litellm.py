@@ -29,18 +29,16 @@ from pytest_aistack.stack.litellm_reader import (
     Deployment,
     Derivation,
     Problem,
-    Where,
 )
 from pytest_aistack.stack.litellm_rules import DIRECT_PLACEHOLDER, ENV_PREFIX, PROXY_PLACEHOLDER
-from pytest_aistack.stack.profile import ProfileError
-from pytest_aistack.stack.yaml_lines import Lines, Reader, load_with_lines
+from pytest_aistack.stack.profile_model import ProfileError
+from pytest_aistack.stack.yaml_lines import Lines, load_with_lines
 
 __all__ = [
     "Derivation",
     "Problem",
     "derive_from_data",
     "derive_profile",
-    "fill_from_litellm",
     "render",
 ]
 
@@ -327,62 +325,7 @@ def _other_sections(
 
 
 # ---------------------------------------------------------------------------------------
-# the profile's litellm_config: key, and the YAML the command writes
-
-
-def fill_from_litellm(
-    explicit: dict[str, Any], config: Path, r: Reader
-) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The profile ``explicit`` with what it does not state taken from ``config``.
-
-    Explicit keys win, mapping by mapping down to single values (a list is one value).
-    An error of the derivation stops the profile unless the key it would have filled is
-    stated explicitly.
-    """
-    if not config.is_file():
-        raise r.error(
-            ("litellm_config",),
-            f"{config}: no such file (the path is relative to the profile's folder)",
-        )
-    result = derive_profile(config)
-    gateway = explicit.get("gateway")
-    primary = gateway.get("model_group") if isinstance(gateway, dict) else None
-    if primary != result.profile["gateway"]["model_group"] and primary in result.profile.get(
-        "model_groups", {}
-    ):
-        # The policy's timeouts follow the primary group's chain (an unknown group is
-        # reported by the profile's own check of gateway.model_group).
-        result = derive_profile(config, model_group=primary)
-    errors = [p.message for p in result.errors if not _stated(explicit, p.target)]
-    if errors:
-        listed = "".join(f"\n- {message}" for message in errors)
-        raise r.error(
-            ("litellm_config",),
-            f"{len(errors)} setting(s) of {config} cannot be mapped:{listed}\n"
-            "Fix them in the LiteLLM config, or state those keys in the profile "
-            "(explicit keys win; docs/profile.md)",
-        )
-    return _merge(result.profile, explicit), tuple(result.notes)
-
-
-def _stated(explicit: Mapping[str, Any], target: Where) -> bool:
-    node: Any = explicit
-    for key in target:
-        if not isinstance(node, Mapping) or node.get(key) is None:
-            return False
-        node = node[key]
-    return bool(target)
-
-
-def _merge(derived: Mapping[str, Any], explicit: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(derived)
-    for key, value in explicit.items():
-        below = derived.get(key)
-        if isinstance(value, Mapping) and isinstance(below, Mapping):
-            merged[key] = _merge(below, value)
-        elif value is not None or key not in derived:
-            merged[key] = value
-    return merged
+# the YAML `aistack profile --from-litellm` writes
 
 
 def render(result: Derivation, command: str) -> str:
