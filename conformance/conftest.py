@@ -31,8 +31,8 @@ from pytest_aistack.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from pytest_aistack.chaos.client import ToxiproxyClient
+    from pytest_aistack.stack.backend import Stack
     from pytest_aistack.stack.local import LocalBackend
-    from pytest_aistack.stack.spec import Stack
 
 REFERENCE_PROFILE = REFERENCE_DIR / "aistack-conformance.yaml"
 REFERENCE_STACK = REFERENCE_DIR / "stack-conformance.yaml"

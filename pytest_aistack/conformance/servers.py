@@ -21,8 +21,8 @@ from pytest_aistack.conformance.profile import ServerProfile
 from pytest_aistack.runtime.process import ManagedProcess, ProcessError
 
 if TYPE_CHECKING:
+    from pytest_aistack.stack.backend import Stack
     from pytest_aistack.stack.local import LocalBackend
-    from pytest_aistack.stack.spec import Stack
 
 HOST = "127.0.0.1"
 STOP_GRACE_S = 5.0

@@ -7,6 +7,7 @@ and registered in ``pytest_configure``.
 from __future__ import annotations
 
 import importlib
+import os
 
 import pytest
 
@@ -58,18 +59,43 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(spec.ini_key, f"{spec.help} [pytest-aistack]", type="string", default=None)
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_aistack.plugin import newhooks
+
+    pluginmanager.add_hookspecs(newhooks)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     register_markers(config)
     if config.option.help or config.option.version:
         return  # `pytest --help` must work even while a setting is invalid
     # Resolve now so that an invalid setting stops the run before collection.
     settings = get_settings(config)
+    _check_backend(config, settings)
     from pytest_aistack.requires.checker import RequirementChecker
 
     config.pluginmanager.register(RequirementChecker(settings), _CHECKER_NAME)
     for name in FIXTURE_PLUGINS:
         if not config.pluginmanager.has_plugin(name):
             config.pluginmanager.register(importlib.import_module(name), name)
+
+
+def _check_backend(config: pytest.Config, settings: Settings) -> None:
+    """Register the backends and stop the run now if none answers for ``settings.backend``.
+
+    The plugins of the ``aistack`` entry-point group load here too (``aistack up`` loads
+    the same group), unless PYTEST_DISABLE_PLUGIN_AUTOLOAD is set. Conftest files pytest
+    loads at start-up (the root's, the test paths') are registered by now.
+    """
+    from pytest_aistack.stack import backend_plugins
+
+    backend_plugins.register_builtin_backends(config.pluginmanager)
+    if not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        config.pluginmanager.load_setuptools_entrypoints(backend_plugins.ENTRY_POINT_GROUP)
+    known = backend_plugins.known_backend_names(config.hook)
+    if settings.backend not in known:
+        origins = get_resolved(config).origins
+        raise pytest.UsageError(backend_plugins.unknown_backend(settings.backend, known, origins))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

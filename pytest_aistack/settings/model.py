@@ -13,6 +13,7 @@ from typing import Literal
 
 from pytest_aistack.settings.sources import Source
 
+# The built-in backends; a plugin adds more (plugin/newhooks.py), so the field is a str.
 BackendName = Literal["local", "docker", "external"]
 ChaosEngine = Literal["auto", "embedded", "binary", "docker"]
 DockerRyuk = Literal["auto", "on", "off"]
@@ -34,7 +35,7 @@ class Settings:
     llamacpp_url: str = "http://127.0.0.1:8080"
     redis_url: str = "redis://127.0.0.1:6379"
     gateway_url: str = "http://127.0.0.1:4000"
-    backend: BackendName = "local"
+    backend: BackendName | str = "local"
     profile: Path | None = None
     # None: the reference stack (pytest_aistack/reference_stack/stack.yaml); see stack/factory.py.
     stack_file: Path | None = None

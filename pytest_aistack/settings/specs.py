@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from pytest_aistack.settings.model import BACKENDS, CHAOS_ENGINES, DOCKER_RYUK, Settings
 from pytest_aistack.settings.values import (
     Parser,
+    backend_name_parser,
     choice_parser,
     parse_bool,
     parse_env_names,
@@ -115,8 +116,9 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec(
         "backend",
-        "how the stack runs: local subprocesses, docker (testcontainers), or external URLs",
-        choice_parser(BACKENDS),
+        "how the stack runs: local subprocesses, docker (testcontainers), external URLs, "
+        "or a plugin's backend",
+        backend_name_parser(BACKENDS),
         "NAME",
         BACKENDS,
     ),

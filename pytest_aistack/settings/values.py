@@ -70,6 +70,18 @@ def url_parser(schemes: tuple[str, ...], example: str) -> Parser:
     return parse
 
 
+def backend_name_parser(builtins: tuple[str, ...]) -> Parser:
+    """The form of a backend's name only: whether a plugin answers for it is known when
+    the plugins are (stack/backend_plugins.py), which say then which names are."""
+
+    def parse(raw: object, _base: Path) -> str:
+        if isinstance(raw, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", raw.strip()):
+            return raw.strip()
+        raise ValueError(f"expected one of {', '.join(builtins)} or a plugin's backend name")
+
+    return parse
+
+
 def choice_parser(choices: tuple[str, ...]) -> Parser:
     def parse(raw: object, _base: Path) -> str:
         if isinstance(raw, str) and raw.strip() in choices:

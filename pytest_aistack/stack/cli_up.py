@@ -12,15 +12,18 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pytest_aistack.settings import Settings
+    from pytest_aistack.stack.backend import Stack, StackBackend
     from pytest_aistack.stack.profile import Profile
-    from pytest_aistack.stack.spec import Stack
 
 HELP = "bring the stack up (foreground; Ctrl-C stops it cleanly); default: the reference stack"
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--backend", choices=("local", "docker", "external"), help="default: settings (local)"
+        "--backend",
+        metavar="NAME",
+        help="local, docker, external or a plugin's (default: settings, local)",
     )
     parser.add_argument("--profile", help="profile YAML (default: the reference stack's)")
     parser.add_argument(
@@ -30,11 +33,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pytest_aistack.errors import StackError
     from pytest_aistack.settings import resolve_outside_pytest
     from pytest_aistack.stack.factory import make_backend
+    from pytest_aistack.stack.failures import Refusal, attempt
 
-    try:
+    def make() -> tuple[StackBackend, Profile, Settings]:
         resolved = resolve_outside_pytest(
             cli={
                 "backend": args.backend,
@@ -43,11 +46,14 @@ def run(args: argparse.Namespace) -> int:
                 "report_dir": args.report_dir,
             }
         )
-        settings = resolved.settings
-        backend, profile = make_backend(settings, kind="up", origins=resolved.origins)
-    except (ValueError, StackError) as exc:  # ConfigError is a ValueError; each says why
-        print(f"aistack up: {exc}", file=sys.stderr)
+        backend, profile = make_backend(resolved.settings, kind="up", origins=resolved.origins)
+        return backend, profile, resolved.settings
+
+    made = attempt(make)
+    if isinstance(made, Refusal):
+        print(f"aistack up: {made.message}", file=sys.stderr)
         return 2
+    backend, profile, settings = made
 
     stop = threading.Event()
 
@@ -58,10 +64,9 @@ def run(args: argparse.Namespace) -> int:
     # the main thread, never inside a signal handler.
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        try:
-            stack = backend.up()
-        except StackError as exc:
-            print(f"aistack up: {exc}", file=sys.stderr)
+        stack = attempt(backend.up)
+        if isinstance(stack, Refusal):
+            print(f"aistack up: {stack.message}", file=sys.stderr)
             return 1
         stack_file = settings.stack_file or "reference stack"
         print_stack(stack, profile, stack.log_dir or settings.report_dir, stack_file=stack_file)

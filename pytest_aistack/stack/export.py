@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
+from pytest_aistack.stack.backend import Stack
 from pytest_aistack.stack.ground_truth import answers_mock_admin
 from pytest_aistack.stack.profile import Profile
-from pytest_aistack.stack.spec import Stack
 
 ADMIN_TOKEN_ENV = "AISTACK_MOCK_ADMIN_TOKEN"
 

@@ -12,8 +12,8 @@ import os
 import httpx
 
 from pytest_aistack.errors import StackError
+from pytest_aistack.stack.backend import Endpoint, Secret, Stack
 from pytest_aistack.stack.profile import Profile
-from pytest_aistack.stack.spec import Endpoint, Secret, Stack
 
 PROBE_TIMEOUT = 3.0
 

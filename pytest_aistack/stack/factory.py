@@ -1,5 +1,13 @@
 """Pick and build the backend the settings ask for (pytest, ``aistack up``, the demo).
 
+The backend comes from the ``pytest_aistack_make_backend`` hook
+(:mod:`pytest_aistack.plugin.newhooks`): the built-in local, docker and external
+backends answer it (:mod:`pytest_aistack.stack.backend_plugins`), and so may a
+plugin or conftest.py for a name of its own. Inside pytest the hook is pytest's;
+outside, :func:`plugin_manager` is a pluggy manager with the same hooks, the
+built-ins and the plugins of the ``aistack`` entry-point group. A name nobody
+answers for is an error listing the names that are known and how to add one.
+
 The local and docker backends run the stack file of the ``stack_file`` setting (the
 reference stack by default). Before anything starts, the file is checked against the
 profile: every proxy the scenarios put faults on and the gateway they call must be in
@@ -9,15 +17,23 @@ through start-up or in the first scenario.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 
+import pluggy
+
+from pytest_aistack.plugin import newhooks
 from pytest_aistack.reference_stack import REFERENCE_DIR
-from pytest_aistack.settings import Settings, Source
-from pytest_aistack.stack.external import ExternalBackend
-from pytest_aistack.stack.local import LocalBackend
+from pytest_aistack.settings import Settings, SettingsError, Source
+from pytest_aistack.stack.backend import StackBackend
+from pytest_aistack.stack.backend_plugins import (
+    ADD_A_BACKEND,
+    ENTRY_POINT_GROUP,
+    known_backend_names,
+    register_builtin_backends,
+    unknown_backend,
+)
 from pytest_aistack.stack.profile import Profile, load_profile
-from pytest_aistack.stack.spec import Backend, StackSpec, StackSpecError, load_stack_spec
+from pytest_aistack.stack.spec import StackSpec, StackSpecError, load_stack_spec
 
 REFERENCE_SPEC = REFERENCE_DIR / "stack.yaml"
 REFERENCE_PROFILE = REFERENCE_DIR / "aistack.yaml"
@@ -100,28 +116,69 @@ def check_fits_profile(
         )
 
 
+def plugin_manager() -> pluggy.PluginManager:
+    """The backends outside pytest: the built-ins and the ``aistack`` entry-point group.
+
+    A package adds its backend to ``aistack up`` (and to pytest, which loads the same
+    group) with ``[project.entry-points.aistack] NAME = "its.module"``.
+    """
+    # "pytest" is the project name of pytest's hook markers the hooks are written with.
+    manager = pluggy.PluginManager("pytest")
+    manager.add_hookspecs(newhooks)
+    register_builtin_backends(manager)
+    manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    return manager
+
+
+def check_backend_name(
+    settings: Settings,
+    origins: Mapping[str, Source] | None = None,
+    *,
+    hook: pluggy.HookRelay | None = None,
+    how_to_add: bool = True,
+) -> None:
+    """A :class:`SettingsError` if no backend plugin answers for ``settings.backend``.
+
+    Without ``how_to_add`` the message is one line, in the settings' wording for any
+    invalid value (``aistack doctor`` lists it among the other settings' errors).
+    """
+    known = known_backend_names(hook or plugin_manager().hook)
+    if settings.backend not in known:
+        message = unknown_backend(settings.backend, known, origins)
+        raise SettingsError(message if how_to_add else message.split("\n")[0])
+
+
 def make_backend(
     settings: Settings,
     *,
     kind: str = "pytest",
     origins: Mapping[str, Source] | None = None,
-) -> tuple[Backend, Profile]:
+    hook: pluggy.HookRelay | None = None,
+) -> tuple[StackBackend, Profile]:
     """The backend for ``settings.backend`` and the profile the scenarios assert.
 
-    ``origins`` (where each setting came from) lets errors about the stack file say
-    where ``stack_file`` was set.
+    ``hook`` is pytest's (``config.hook``) inside pytest; by default, that of
+    :func:`plugin_manager`. ``origins`` (where each setting came from) lets errors
+    about the stack file and the backend's name say where they were set. A name no
+    implementation answers for is a :class:`SettingsError`.
     """
+    if hook is None:
+        hook = plugin_manager().hook
+    check_backend_name(settings, origins, hook=hook)
     profile = load_selected_profile(settings)
-    if settings.backend == "external":
-        return ExternalBackend(profile), profile
-    spec = load_selected_stack(settings, origins)
-    check_fits_profile(spec, profile, settings, origins)
-    if settings.backend == "docker":
-        # Imported by name: the docker backend (and testcontainers) load only when asked for.
-        docker = importlib.import_module("pytest_aistack.stack.docker")
-        backend: Backend = docker.DockerBackend.from_settings(spec, settings, kind=kind)
-        return backend, profile
-    return (
-        LocalBackend(spec, log_dir=settings.report_dir, kind=kind, keep_up=settings.keep_up),
-        profile,
+
+    def load_stack() -> StackSpec:
+        spec = load_selected_stack(settings, origins)
+        check_fits_profile(spec, profile, settings, origins)
+        return spec
+
+    backend: StackBackend | None = hook.pytest_aistack_make_backend(
+        name=settings.backend, settings=settings, profile=profile, load_stack=load_stack, kind=kind
     )
+    if backend is None:
+        raise SettingsError(
+            f"aistack: backend {settings.backend!r} is named by a plugin's "
+            "pytest_aistack_backend_names, but no pytest_aistack_make_backend answered for "
+            f"it.\n{ADD_A_BACKEND}"
+        )
+    return backend, profile

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from pytest_aistack.stack.backend import Stack
 from pytest_aistack.stack.gateway_call import ChatResult, call_gateway
 from pytest_aistack.stack.ground_truth import (
     CountsTruth,
@@ -25,7 +26,6 @@ from pytest_aistack.stack.ground_truth import (
     summary,
 )
 from pytest_aistack.stack.profile import Policy, Profile
-from pytest_aistack.stack.spec import Stack
 
 DEFAULT_DEADLINE = 30.0
 

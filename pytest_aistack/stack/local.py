@@ -35,8 +35,9 @@ from urllib.parse import urlsplit
 from pytest_aistack.errors import StackError
 from pytest_aistack.runtime.process import ManagedProcess, ProcessError
 from pytest_aistack.stack import runs
+from pytest_aistack.stack.backend import Endpoint, Stack
 from pytest_aistack.stack.health import HealthTarget
-from pytest_aistack.stack.spec import Endpoint, ServiceSpec, Stack, StackSpec
+from pytest_aistack.stack.spec import ServiceSpec, StackSpec
 from pytest_aistack.stack.startup import (
     ProxyRequest,
     build_stack,

@@ -1,7 +1,8 @@
 """pytest wiring of the stack: the lazy session fixture ``aistack_stack``.
 
 Nothing starts until a test asks for ``aistack_stack``; then the backend chosen by
-``--aistack-backend`` (local by default) brings the stack of ``--aistack-stack-file``
+``--aistack-backend`` (local by default, or one a plugin adds through the
+``pytest_aistack_make_backend`` hook) brings the stack of ``--aistack-stack-file``
 (the reference stack by default) up once for the session and
 tears it down at the end — also when tests fail or the run is interrupted with Ctrl-C.
 ``--aistack-keep-up`` leaves it running and says how to stop it.
@@ -21,31 +22,27 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def aistack_stack(aistack_settings: Settings, pytestconfig: pytest.Config) -> Iterator[AIStack]:
-    from pytest_aistack.errors import ConfigError, StackError
     from pytest_aistack.settings import get_resolved
     from pytest_aistack.stack.factory import make_backend
+    from pytest_aistack.stack.failures import Refusal, attempt
     from pytest_aistack.stack.handle import AIStack
 
     # Failures below are every test's failure, said once, without a traceback through
-    # our internals: pytest.fail runs outside the except block, so no exception chain
-    # is printed either. The messages name the file and the fix, or carry the log tail.
-    problem: str | None = None
-    try:
-        # The stack file and profile are loaded and checked against each other here,
-        # before anything starts.
-        backend, profile = make_backend(
-            aistack_settings, origins=get_resolved(pytestconfig).origins
+    # our internals (stack/failures.py decides which errors those are). The stack file
+    # and profile are loaded and checked against each other before anything starts.
+    made = attempt(
+        lambda: make_backend(
+            aistack_settings,
+            origins=get_resolved(pytestconfig).origins,
+            hook=pytestconfig.hook,
         )
-    except (ConfigError, StackError) as exc:  # a backend may refuse its settings
-        problem = str(exc)
-    if problem is not None:
-        pytest.fail(problem, pytrace=False)
-    try:
-        stack = backend.up()
-    except StackError as exc:
-        problem = str(exc)
-    if problem is not None:
-        pytest.fail(problem, pytrace=False)
+    )
+    if isinstance(made, Refusal):
+        pytest.fail(made.message, pytrace=False)
+    backend, profile = made
+    stack = attempt(backend.up)
+    if isinstance(stack, Refusal):
+        pytest.fail(stack.message, pytrace=False)
     try:
         yield AIStack(stack, profile)
     finally:

@@ -1,18 +1,9 @@
 """What a stack is made of, independent of how it is run.
 
 ``stack.yaml`` declares the services of a stack; :func:`load_stack_spec` parses it
-into a :class:`StackSpec`. A *backend* turns a spec into running services and
-back::
-
-    class Backend(Protocol):
-        def up(self) -> Stack: ...     # start everything, wait until healthy
-        def down(self) -> None: ...    # stop everything it started; idempotent
-
-Implementations: ``local.LocalBackend`` (subprocesses on 127.0.0.1),
-``docker.DockerBackend`` (testcontainers) and ``external.ExternalBackend`` (the
-user's URLs, no lifecycle). ``up()`` returns a :class:`Stack`: where each service
-listens, the Toxiproxy proxy in front of it, the gateway's key. Nothing here knows
-about processes or containers.
+into a :class:`StackSpec`. A backend
+(:class:`~pytest_aistack.stack.backend.StackBackend`) turns a spec into running
+services; nothing here knows about processes or containers.
 
 The ``stack.yaml`` format (every key except ``command`` optional)::
 
@@ -39,11 +30,10 @@ for its world. An unknown one is an error when the file is loaded.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 import yaml
 
@@ -134,64 +124,6 @@ class StackSpec:
     def proxied(self) -> dict[str, ServiceSpec]:
         """Services the gateway reaches only through a Toxiproxy proxy, by proxy name."""
         return {s.proxy: s for s in self.services.values() if s.proxy is not None}
-
-
-@dataclass(frozen=True)
-class Secret:
-    """A value that must not end up in logs: ``repr``/``str`` show only its start."""
-
-    value: str = field(repr=False)
-
-    def __str__(self) -> str:
-        return self.masked
-
-    @property
-    def masked(self) -> str:
-        return self.value[:6] + "…" if len(self.value) > 6 else "…"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where one service listens, and the proxy the gateway uses to reach it."""
-
-    name: str
-    url: str  # direct address, e.g. http://127.0.0.1:41234 (redis://… for redis)
-    proxy: str | None = None  # Toxiproxy proxy name
-    proxy_listen: str | None = None  # "127.0.0.1:PORT" the gateway connects to
-
-
-@dataclass(frozen=True)
-class Stack:
-    """A running (or externally provided) stack: what tests and the CLI need to reach it."""
-
-    backend: str  # "local" | "docker" | "external"
-    gateway_url: str
-    gateway_key: Secret
-    toxiproxy_url: str | None
-    endpoints: Mapping[str, Endpoint]
-    # URLs of more instances of the same gateway (same key, shared state), in order.
-    gateway_replica_urls: tuple[str, ...] = ()
-    admin_token: Secret | None = None  # bearer token for the mock LLM admin API
-    log_dir: Path | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def endpoint(self, name: str) -> Endpoint:
-        try:
-            return self.endpoints[name]
-        except KeyError:
-            known = ", ".join(sorted(self.endpoints)) or "none"
-            raise KeyError(f"no service {name!r} in this stack (known: {known})") from None
-
-    def replace(self, **changes: Any) -> Stack:
-        return dataclasses.replace(self, **changes)
-
-
-class Backend(Protocol):
-    """Brings a stack up and down. ``down()`` must be safe to call more than once."""
-
-    def up(self) -> Stack: ...
-
-    def down(self) -> None: ...
 
 
 # ---------------------------------------------------------------------------------------

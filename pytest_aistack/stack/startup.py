@@ -19,12 +19,10 @@ from typing import Any, NamedTuple
 
 from pytest_aistack.chaos.client import ToxiproxyClient, ToxiproxyError
 from pytest_aistack.stack import runs
+from pytest_aistack.stack.backend import Endpoint, Secret, Stack
 from pytest_aistack.stack.health import HealthTarget, HealthTimeout, wait_until_healthy
 from pytest_aistack.stack.spec import (
-    Endpoint,
-    Secret,
     ServiceSpec,
-    Stack,
     StackSpec,
     StackSpecError,
     render_placeholders,

@@ -1,9 +1,11 @@
 """The exception root (pytest_aistack.errors): every error we raise on purpose is an
 AistackError of one kind, keeps the built-in base callers already catch, and a failed
-start of any backend reaches the user as its message, not as a traceback."""
+start of any backend (refused at construction or failing in up()) reaches the user as its
+message, not as a traceback, from the fixture and ``aistack up`` alike."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,8 @@ from pytest_aistack.stack.local import StackStartError
 from pytest_aistack.stack.profile import ProfileError
 from pytest_aistack.stack.spec import StackSpecError
 
-from .up_process import aistack
+from .plugin_site import install_entry_point
+from .up_process import AISTACK, aistack
 
 TREE: list[tuple[type[Exception], type[AistackError], type[Exception]]] = [
     # (error, its kind, the built-in base it had before the root existed)
@@ -87,3 +90,62 @@ def test_a_docker_backend_refusal_fails_the_fixture_without_a_traceback(
     result.stdout.fnmatch_lines(["*ERROR at setup of test_uses_stack*", DOCKER_REFUSAL])
     assert "Traceback" not in result.stdout.str()
     assert "docker/backend.py" not in result.stdout.str()
+
+
+# A backend whose start fails as the docker backend's does when a container exits: one
+# DockerStackError, raised by up(). stack/failures.py decides, for both callers, that its
+# message is what the user sees.
+FAILING_START = """
+import pytest
+
+from pytest_aistack.stack.docker import DockerStackError
+
+MESSAGE = "docker: service vllm-a exited with code 3 before it was healthy; its log: ..."
+
+
+class FailingBackend:
+    def up(self):
+        raise DockerStackError(MESSAGE)
+
+    def down(self):
+        pass
+
+
+@pytest.hookimpl
+def pytest_aistack_backend_names():
+    return ["failing"]
+
+
+@pytest.hookimpl
+def pytest_aistack_make_backend(name):
+    return FailingBackend() if name == "failing" else None
+"""
+START_FAILURE = "docker: service vllm-a exited with code 3 before it was healthy; its log: ..."
+
+
+def test_a_docker_start_failure_is_a_message_from_aistack_up(tmp_path: Path) -> None:
+    env = install_entry_point(tmp_path / "site", FAILING_START, name="failing")
+    result = subprocess.run(
+        [*AISTACK, "up", "--backend", "failing"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"aistack up: {START_FAILURE}"
+
+
+def test_a_docker_start_failure_fails_the_fixture_without_a_traceback(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makeconftest(FAILING_START)
+    pytester.makepyfile("def test_uses_stack(aistack_stack): pass")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--aistack-backend=failing")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at setup of test_uses_stack*", START_FAILURE])
+    assert "Traceback" not in result.stdout.str()
+    assert "DockerStackError" not in result.stdout.str()

@@ -53,7 +53,7 @@ def test_only_a_mock_llm_gets_an_admin_url(tmp_path: Path) -> None:
 
 
 def test_gateway_replicas_are_written_for_an_external_run(tmp_path: Path) -> None:
-    from pytest_aistack.stack.spec import Secret, Stack
+    from pytest_aistack.stack.backend import Secret, Stack
 
     profile_path = tmp_path / "aistack.yaml"
     profile_path.write_text(

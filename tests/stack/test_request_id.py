@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from pytest_aistack.stack.backend import Secret, Stack
 from pytest_aistack.stack.factory import REFERENCE_PROFILE
 from pytest_aistack.stack.handle import AIStack
 from pytest_aistack.stack.profile import load_profile
-from pytest_aistack.stack.spec import Secret, Stack
 
 
 class _Recorder(BaseHTTPRequestHandler):
