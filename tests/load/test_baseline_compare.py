@@ -82,7 +82,9 @@ def test_a_slower_run_fails_the_baseline_gate_and_aistack_compare(
     assert metrics["ttft_p50_ms"]["verdict"] == metrics["ttft_p99_ms"]["verdict"] == "better"
 
     # Tolerances loose enough for 100 ms more TTFT on ~300 ms requests pass the same files.
-    loose = "*_ms=500%, requests_per_s=90%, output_tokens_per_s=90%, goodput_per_s=90%"
+    # The floor matters for the near-zero latencies (time to first byte is ~1 ms here):
+    # scheduling noise of a few ms is several hundred percent of them (+542 % seen under load).
+    loose = "*_ms=500% min 20ms, requests_per_s=90%, output_tokens_per_s=90%, goodput_per_s=90%"
     assert main(["compare", "-t", loose, str(baseline), str(current)]) == 0
     assert "compare passed: none of " in capsys.readouterr().out
 
