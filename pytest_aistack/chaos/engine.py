@@ -190,8 +190,9 @@ def start_toxiproxy(settings: EngineSettings, *, log_dir: Path) -> RunningToxipr
         return binary
     raise EngineError(
         "chaos_engine=docker: Toxiproxy runs as a container of the docker stack backend "
-        "(--aistack-backend=docker), whose fixtures provide aistack_toxiproxy; without "
-        "that stack use --aistack-chaos-engine=embedded or binary"
+        "(--aistack-backend=docker); override the aistack_toxiproxy fixture with a "
+        "ToxiproxyClient(aistack_stack.toxiproxy_url) as scenarios/conftest.py does, or "
+        "without that stack use --aistack-chaos-engine=embedded or binary"
     )
 
 

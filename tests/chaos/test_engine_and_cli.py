@@ -97,8 +97,10 @@ def test_binary_without_binary_is_a_clear_error() -> None:
 
 def test_docker_cannot_start_alone(tmp_path: Path) -> None:
     assert choose_engine(_Settings(chaos_engine="docker")).kind == "docker"
-    with pytest.raises(EngineError, match="docker stack backend"):
+    with pytest.raises(EngineError, match="docker stack backend") as caught:
         start_toxiproxy(_Settings(chaos_engine="docker"), log_dir=tmp_path)
+    # The fix it names is the real one: a conftest override, as the scenarios have.
+    assert "override the aistack_toxiproxy fixture" in str(caught.value)
 
 
 def test_unknown_engine_is_a_clear_error() -> None:
