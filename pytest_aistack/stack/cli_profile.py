@@ -36,8 +36,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pytest_aistack.stack.litellm.profile import derive_profile, render
     from pytest_aistack.stack.profile import ProfileError
-    from pytest_aistack.stack.profile_litellm import derive_profile, render
 
     proxy_map: dict[str, str] = {}
     for item in args.proxy_map:

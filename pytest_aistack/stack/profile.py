@@ -33,7 +33,7 @@ from pytest_aistack.stack.profile_model import (
 from pytest_aistack.stack.yaml_lines import Reader, load_with_lines
 
 if TYPE_CHECKING:
-    from pytest_aistack.stack.litellm_reader import Where
+    from pytest_aistack.stack.litellm.reader import Where
 
 # The model is re-exported: ``from pytest_aistack.stack.profile import Profile`` is the
 # import users and the backends know.
@@ -266,7 +266,7 @@ def fill_from_litellm(
             f"{config}: no such file (the path is relative to the profile's folder)",
         )
     # Imported here: only a profile with litellm_config: pays for the derivation.
-    from pytest_aistack.stack.profile_litellm import derive_profile
+    from pytest_aistack.stack.litellm.profile import derive_profile
 
     result = derive_profile(config)
     gateway = explicit.get("gateway")

@@ -2,7 +2,7 @@
 
 :mod:`pytest_aistack.stack.profile` reads a file into these; the scenarios, the
 backends and the LiteLLM derivation use them without importing the reader (which is
-what keeps :mod:`~pytest_aistack.stack.profile_litellm` out of an import circle).
+what keeps :mod:`~pytest_aistack.stack.litellm.profile` out of an import circle).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Shared by the profile parser (:mod:`pytest_aistack.stack.profile`), the conformance section
 (:mod:`pytest_aistack.conformance.profile`) and the LiteLLM config
-reader (:mod:`pytest_aistack.stack.profile_litellm`)::
+reader (:mod:`pytest_aistack.stack.litellm.profile`)::
 
     my.yaml:14: policy.cooldown_s: expected a number of seconds >= 0.001, got 'soon' (str)
 """

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from pytest_aistack.stack.profile_litellm import Derivation, derive_profile
+from pytest_aistack.stack.litellm.profile import Derivation, derive_profile
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "litellm"
 PRODUCTION = FIXTURES / "production.yaml"

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from pytest_aistack.stack.factory import REFERENCE_SPEC
+from pytest_aistack.stack.litellm.profile import derive_profile, render
 from pytest_aistack.stack.profile import Profile, load_profile
-from pytest_aistack.stack.profile_litellm import derive_profile, render
 from pytest_aistack.stack.spec import load_stack_spec
 
 from .litellm_configs import PRODUCTION, base

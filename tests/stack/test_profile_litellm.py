@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from pytest_aistack.cli import main
+from pytest_aistack.stack.litellm.profile import derive_profile
 from pytest_aistack.stack.profile import ProfileError, load_profile
-from pytest_aistack.stack.profile_litellm import derive_profile
 
 from .litellm_configs import FIXTURES, PRODUCTION, base
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_aistack.stack import litellm_rules as rules
-from pytest_aistack.stack.litellm_reader import ConfigReader, Deployment, Where
-from pytest_aistack.stack.litellm_rules import ENV_PREFIX, PROXY_PLACEHOLDER
+from pytest_aistack.stack.litellm import rules
+from pytest_aistack.stack.litellm.reader import ConfigReader, Deployment, Where
+from pytest_aistack.stack.litellm.rules import ENV_PREFIX, PROXY_PLACEHOLDER
 from pytest_aistack.stack.profile_model import ALLOWED_FAILS_POLICY_KEYS, RETRY_POLICY_KEYS
 
 _CACHE_MAPPED = frozenset(

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_aistack.stack.litellm_reader import ConfigReader, Where
+    from pytest_aistack.stack.litellm.reader import ConfigReader, Where
 
 GENERIC = "*"
 

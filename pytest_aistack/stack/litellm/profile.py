@@ -3,7 +3,7 @@
 The result is a mapping in the profile's YAML shape (docs/profile.md), so the profile's
 ``litellm_config:`` key can lay what the profile states over it (explicit keys win).
 What LiteLLM leaves to its defaults is stated as LiteLLM 1.106.2 resolves it
-(:mod:`pytest_aistack.stack.litellm_rules`). Two kinds of findings, never dropped:
+(:mod:`pytest_aistack.stack.litellm.rules`). Two kinds of findings, never dropped:
 
 - **errors**: what cannot be mapped; each names the file, line, key path, value and the
   fix, and the profile key it would have filled (stating that key in the profile settles it);
@@ -21,16 +21,16 @@ from typing import Any
 import yaml
 
 from pytest_aistack.runtime.text_files import read_utf8
-from pytest_aistack.stack import litellm_rules as rules
-from pytest_aistack.stack.litellm_fallbacks import derive_fallbacks
-from pytest_aistack.stack.litellm_policy import derive_policy, redis_proxy
-from pytest_aistack.stack.litellm_reader import (
+from pytest_aistack.stack.litellm import rules
+from pytest_aistack.stack.litellm.fallbacks import derive_fallbacks
+from pytest_aistack.stack.litellm.policy import derive_policy, redis_proxy
+from pytest_aistack.stack.litellm.reader import (
     ConfigReader,
     Deployment,
     Derivation,
     Problem,
 )
-from pytest_aistack.stack.litellm_rules import DIRECT_PLACEHOLDER, ENV_PREFIX, PROXY_PLACEHOLDER
+from pytest_aistack.stack.litellm.rules import DIRECT_PLACEHOLDER, ENV_PREFIX, PROXY_PLACEHOLDER
 from pytest_aistack.stack.profile_model import ProfileError
 from pytest_aistack.stack.yaml_lines import Lines, load_with_lines
 

@@ -1,7 +1,7 @@
 """How LiteLLM 1.106.2 (the pinned gateway) resolves what a config leaves to it.
 
 Facts, not code, carried over from LiteLLM's source; each names where it comes from so
-a version bump can re-check it. :mod:`pytest_aistack.stack.profile_litellm` uses them to
+a version bump can re-check it. :mod:`pytest_aistack.stack.litellm.profile` uses them to
 state in the profile what the gateway will actually do.
 """
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_aistack.stack.litellm_rules import ENV_PREFIX
+from pytest_aistack.stack.litellm.rules import ENV_PREFIX
 from pytest_aistack.stack.profile_model import ProfileError
 from pytest_aistack.stack.yaml_lines import Lines, Reader, show
 
