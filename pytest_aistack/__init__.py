@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pytest_aistack.metrics.summary import Summary
     from pytest_aistack.resilience.breakers import BreakerWindow
     from pytest_aistack.resilience.records import ScenarioRecord
+    from pytest_aistack.stack.backend import Secret, Stack, StackBackend
     from pytest_aistack.stack.gateway_call import ChatResult
     from pytest_aistack.stack.handle import AIStack
 
@@ -50,6 +51,9 @@ _LAZY = {
     "RequestRecord": "pytest_aistack.metrics.record",
     "SLOSpec": "pytest_aistack.metrics.slo",
     "ScenarioRecord": "pytest_aistack.resilience.records",
+    "Secret": "pytest_aistack.stack.backend",
+    "Stack": "pytest_aistack.stack.backend",
+    "StackBackend": "pytest_aistack.stack.backend",
     "StreamRecorder": "pytest_aistack.llm.stream",
     "Summary": "pytest_aistack.metrics.summary",
     "ToxiproxyClient": "pytest_aistack.chaos.client",
@@ -90,8 +94,11 @@ __all__ = [
     "RequestRecord",
     "SLOSpec",
     "ScenarioRecord",
+    "Secret",
     "Settings",
     "SettingsError",
+    "Stack",
+    "StackBackend",
     "StackError",
     "StreamRecorder",
     "Summary",

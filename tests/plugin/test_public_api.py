@@ -60,3 +60,25 @@ def test_import_is_cheap() -> None:
 
 def test_version_matches_the_distribution() -> None:
     assert pytest_aistack.__version__ == importlib.metadata.version("pytest-aistack")
+
+
+def test_the_readme_imports_from_the_package_itself() -> None:
+    # Users copy the README's examples: each name they import comes from
+    # ``pytest_aistack`` directly and is public (deeper module paths may move).
+    import ast
+    import re
+    import textwrap
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    imported: dict[str, set[str]] = {}
+    for block in blocks:
+        for node in ast.walk(ast.parse(textwrap.dedent(block))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "pytest_aistack"
+            ):
+                imported.setdefault(node.module or "", set()).update(a.name for a in node.names)
+    assert imported, "the README shows no import of pytest_aistack"
+    assert set(imported) == {"pytest_aistack"}, imported
+    assert imported["pytest_aistack"] <= set(pytest_aistack.__all__)
