@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
+import re
 import subprocess
 import sys
+import textwrap
 import types
+from pathlib import Path
 
 import pytest
 
@@ -65,11 +69,6 @@ def test_version_matches_the_distribution() -> None:
 def test_the_readme_imports_from_the_package_itself() -> None:
     # Users copy the README's examples: each name they import comes from
     # ``pytest_aistack`` directly and is public (deeper module paths may move).
-    import ast
-    import re
-    import textwrap
-    from pathlib import Path
-
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
     imported: dict[str, set[str]] = {}
