@@ -73,3 +73,17 @@ def test_no_import_cycle_of_any_length() -> None:
         tuple(graphlib.TopologicalSorter(import_graph()).static_order())
     except graphlib.CycleError as exc:
         raise AssertionError(f"import cycle: {' -> '.join(exc.args[1])}") from None
+
+
+def test_nothing_imports_the_plugin() -> None:
+    # DESIGN.md: imports flow from the pytest wiring to the areas, never back, so the
+    # areas work outside pytest (``aistack up``, child services, locustfiles).
+    graph = import_graph()
+    importers = sorted(
+        f"{name} -> {target}"
+        for name, targets in graph.items()
+        if not name.startswith("pytest_aistack.plugin")
+        for target in targets
+        if target.startswith("pytest_aistack.plugin")
+    )
+    assert importers == []

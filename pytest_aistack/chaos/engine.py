@@ -105,6 +105,15 @@ def describe_engine_choice(settings: EngineSettings) -> str:
         return f"chaos engine: unusable: {exc}"
 
 
+def describe_chaos_engine(settings: EngineSettings) -> str:
+    """:func:`describe_engine_choice`, for the report header and ``aistack doctor``,
+    whatever goes wrong: neither may break because the engine cannot be described."""
+    try:
+        return describe_engine_choice(settings)
+    except Exception as exc:
+        return f"could not determine ({type(exc).__name__}: {exc})"
+
+
 class RunningToxiproxy(Protocol):
     @property
     def url(self) -> str: ...

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from pytest_aistack.plugin.header import describe_chaos_engine
+    from pytest_aistack.chaos.engine import describe_chaos_engine
     from pytest_aistack.settings import SettingsError, resolve_outside_pytest, settings_to_text
     from pytest_aistack.stack.factory import check_backend_name
 

@@ -60,7 +60,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from pytest_aistack.plugin import newhooks
+    from pytest_aistack.stack import newhooks
 
     pluginmanager.add_hookspecs(newhooks)
 
@@ -72,7 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Resolve now so that an invalid setting stops the run before collection.
     settings = get_settings(config)
     _check_backend(config, settings)
-    from pytest_aistack.requires.checker import RequirementChecker
+    from pytest_aistack.plugin.requirements import RequirementChecker
 
     config.pluginmanager.register(RequirementChecker(settings), _CHECKER_NAME)
     for name in FIXTURE_PLUGINS:

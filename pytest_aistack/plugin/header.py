@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from pytest_aistack.chaos import engine as chaos_engine
+from pytest_aistack.chaos.engine import describe_chaos_engine
 from pytest_aistack.requires.probes import mask_url
-from pytest_aistack.settings import Resolved, Settings
-
-
-def describe_chaos_engine(settings: Settings) -> str:
-    """The chaos engine ``settings`` select, as the header and ``aistack doctor`` show it."""
-    try:
-        return chaos_engine.describe_engine_choice(settings)
-    except Exception as exc:  # the header must not break a session
-        return f"could not determine ({type(exc).__name__}: {exc})"
+from pytest_aistack.settings import Resolved
 
 
 def header_lines(resolved: Resolved) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pytest_aistack.settings.sources import Source
 
-# The built-in backends; a plugin adds more (plugin/newhooks.py), so the field is a str.
+# The built-in backends; a plugin adds more (stack/newhooks.py), so the field is a str.
 BackendName = Literal["local", "docker", "external"]
 ChaosEngine = Literal["auto", "embedded", "binary", "docker"]
 DockerRyuk = Literal["auto", "on", "off"]

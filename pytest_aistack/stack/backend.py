@@ -10,7 +10,7 @@ external backend, the profile's URLs) into running services and back::
 Built in: ``local.LocalBackend`` (subprocesses on 127.0.0.1), ``docker.DockerBackend``
 (testcontainers) and ``external.ExternalBackend`` (the user's URLs, no lifecycle);
 more come from plugins through the ``pytest_aistack_make_backend`` hook
-(:mod:`pytest_aistack.plugin.newhooks`). ``up()`` returns a :class:`Stack`: where each
+(:mod:`pytest_aistack.stack.newhooks`). ``up()`` returns a :class:`Stack`: where each
 service listens, the Toxiproxy proxy in front of it, the gateway's key.
 """
 

@@ -1,7 +1,7 @@
 """Backends as plugins: the built-ins' hook implementations and the names known.
 
 Each built-in backend is an implementation of ``pytest_aistack_make_backend``
-(:mod:`pytest_aistack.plugin.newhooks`), registered like any plugin's (``trylast``, so
+(:mod:`pytest_aistack.stack.newhooks`), registered like any plugin's (``trylast``, so
 a plugin answering for one of their names replaces it): in pytest by the plugin's
 ``pytest_configure``, outside it by :func:`pytest_aistack.stack.factory.plugin_manager`.
 Their modules are imported only when one is made, so registering them is cheap.

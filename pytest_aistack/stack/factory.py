@@ -1,7 +1,7 @@
 """Pick and build the backend the settings ask for (pytest, ``aistack up``, the demo).
 
 The backend comes from the ``pytest_aistack_make_backend`` hook
-(:mod:`pytest_aistack.plugin.newhooks`): the built-in local, docker and external
+(:mod:`pytest_aistack.stack.newhooks`): the built-in local, docker and external
 backends answer it (:mod:`pytest_aistack.stack.backend_plugins`), and so may a
 plugin or conftest.py for a name of its own. Inside pytest the hook is pytest's;
 outside, :func:`plugin_manager` is a pluggy manager with the same hooks, the
@@ -21,9 +21,9 @@ from collections.abc import Mapping
 
 import pluggy
 
-from pytest_aistack.plugin import newhooks
 from pytest_aistack.reference_stack import REFERENCE_DIR
 from pytest_aistack.settings import Settings, SettingsError, Source
+from pytest_aistack.stack import newhooks
 from pytest_aistack.stack.backend import StackBackend
 from pytest_aistack.stack.backend_plugins import (
     ADD_A_BACKEND,
