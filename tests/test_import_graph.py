@@ -87,3 +87,20 @@ def test_nothing_imports_the_plugin() -> None:
         if target.startswith("pytest_aistack.plugin")
     )
     assert importers == []
+
+
+def test_folders_are_layered() -> None:
+    # One level up: the folders (concerns) import each other without a cycle too, so
+    # each can be read, tested and changed standing only on the ones below it.
+    folders: dict[str, set[str]] = {}
+    for name, targets in import_graph().items():
+        here = name.split(".")[1] if "." in name else ""
+        for target in targets:
+            there = target.split(".")[1] if "." in target else ""
+            if here != there:
+                folders.setdefault(here, set()).add(there)
+    assert "stack" in folders["plugin"]
+    try:
+        tuple(graphlib.TopologicalSorter(folders).static_order())
+    except graphlib.CycleError as exc:
+        raise AssertionError(f"folders in a cycle: {' -> '.join(exc.args[1])}") from None
