@@ -19,6 +19,10 @@ from pytest_aistack.runtime.process import ManagedProcess
 
 from .servers import HttpServer, RedisServer, ServerPool
 
+# Helpers shared by the settings tests assert too: rewrite them as pytest does test modules
+# (the conftest runs before any test module imports them), so a failure shows the values.
+pytest.register_assert_rewrite("tests.plugin.settings_dump")
+
 # Variables the plugin reads; a developer's own environment must not leak into tests.
 _PLUGIN_ENV = ("DOCKER_HOST", "OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 
