@@ -2,7 +2,7 @@
 
 1. bring the reference stack up (LiteLLM, Redis, mock backends, Toxiproxy in between);
 2. run ``pytest -m resilience`` on ``scenarios/`` against it (as an external stack);
-3. run a short load burst (:func:`run_burst` — the hook for ``locustfiles/burst.py``);
+3. run a short load burst of ``locustfiles/burst.py`` (:func:`run_burst`);
 4. print the resiliency matrix: dependency | fault | promise | expected | observed |
    verdict, one row per scenario (the promise it checks);
 5. tear everything down — also on Ctrl-C or a failure.
@@ -18,15 +18,18 @@ import sys
 import time
 from pathlib import Path
 
+from pytest_aistack.load.results import ResultFileError, read_result
 from pytest_aistack.resilience.records import RESULTS_FILE, load_records
 from pytest_aistack.resilience.table import format_table
+from pytest_aistack.runtime.process import ManagedProcess, ProcessError
 from pytest_aistack.settings import resolve_outside_pytest
 from pytest_aistack.stack.export import secrets_env, write_external_profile
 from pytest_aistack.stack.factory import make_backend
+from pytest_aistack.stack.profile import load_profile
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "scenarios"
-BURST_LOCUSTFILE = REPO / "locustfiles" / "burst.py"
+BURST = REPO / "locustfiles" / "burst.py"
 PYTEST_DEADLINE_S = 300.0
 
 
@@ -53,19 +56,47 @@ def run_scenarios(profile_file: Path, env: dict[str, str], report_dir: Path) -> 
         return 1
 
 
-def run_burst(profile_file: Path, env: dict[str, str], report_dir: Path) -> list[str]:
-    """Hook for the load step: a short burst from ``locustfiles/burst.py``.
+# 12 s: 4 users, 4x burst from 3 s to 8 s — enough to see the burst in TTFT.
+DEMO_SHAPE = [
+    "--shape-users", "4", "--burst-multiplier", "4", "--burst-at", "3",
+    "--burst-for", "5", "--shape-duration", "12",
+]  # fmt: skip
+BURST_DEADLINE_S = 120.0
 
-    The load area provides ``pytest_aistack.load.demo_burst(profile_file, env,
-    report_dir) -> list[str]`` (lines to print); until it exists this step says so.
-    """
-    if not BURST_LOCUSTFILE.exists():
-        return [f"burst: skipped ({BURST_LOCUSTFILE.relative_to(REPO)} not present)"]
+
+def run_burst(profile_file: Path, env: dict[str, str], report_dir: Path) -> list[str]:
+    """The load step: a short burst of ``locustfiles/burst.py`` through the gateway; the
+    lines to print (its summary block and the SLO verdict)."""
+    profile = load_profile(profile_file)
+    key = env.get(profile.gateway_key_env, "")
+    command = [
+        sys.executable, "-m", "locust", "-f", str(BURST), "--headless",
+        "--host", profile.gateway_url, "--llm-model", profile.primary_group,
+        "--llm-results", str(report_dir), "--llm-results-name", "burst", "--only-summary",
+        *DEMO_SHAPE,
+    ]  # fmt: skip
+    log = report_dir / "burst-locust.log"
+    locust = ManagedProcess(
+        "locust", command, log_path=log, env={**env, "AISTACK_API_KEY": key}, cwd=REPO
+    )
+    locust.start()
     try:
-        from pytest_aistack.load import demo_burst
-    except ImportError:
-        return ["burst: skipped (pytest_aistack.load.demo_burst not available yet)"]
-    lines: list[str] = demo_burst(profile_file, env, report_dir)
+        code = locust.wait_exit(BURST_DEADLINE_S)
+    except ProcessError as exc:
+        return [f"burst: {exc}"]
+    finally:
+        locust.stop()
+    try:
+        result = read_result(report_dir / "burst.json")
+    except ResultFileError as exc:
+        return [f"burst: locust exited with {code} and wrote no result ({exc}); log {log}"]
+    text = log.read_text(errors="replace")
+    start = text.find("== pytest-aistack LLM summary")
+    end = text.find("Type     Name", start)
+    block = text[start:end].rstrip().splitlines() if start >= 0 else []
+    lines = [line for line in block if not line.startswith("[")]  # drop Locust's log lines
+    verdict = "SLOs met" if result.slo_passed else "SLOs NOT met"
+    lines.append(f"burst: locust exit code {code}, {verdict}; result {result.path}")
     return lines
 
 

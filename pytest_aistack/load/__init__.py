@@ -7,12 +7,3 @@ process with gevent. This package itself, ``results``, ``arrival``, ``prompts`` 
 """
 
 from __future__ import annotations
-
-from pathlib import Path
-
-
-def demo_burst(profile_file: Path, env: dict[str, str], report_dir: Path) -> list[str]:
-    """``make demo``'s load step (see ``pytest_aistack/load/demo.py``)."""
-    from .demo import run_demo_burst
-
-    return run_demo_burst(profile_file, env, report_dir)
