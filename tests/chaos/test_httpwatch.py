@@ -8,8 +8,8 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_aistack.chaos.toxiproxy.ledger import Ledger
-from pytest_aistack.chaos.toxiproxy.ledger_records import LedgerRecord
+from pytest_aistack.chaos.toxiproxy.ledger import EmbeddedLedger
+from pytest_aistack.chaos.toxiproxy.ledger_records import LedgerEntry
 
 
 def _request(index: int, body: bytes, chunked: bool) -> bytes:
@@ -58,7 +58,7 @@ def test_any_chunking_gives_the_same_records(
     down_cuts: list[int],
     pipelined: bool,
 ) -> None:
-    ledger = Ledger()
+    ledger = EmbeddedLedger()
     watch = ledger.watch("p", lambda: None)
     assert watch is not None
     requests = [_request(i, body, chunked) for i, (body, chunked, *_) in enumerate(exchanges)]
@@ -74,7 +74,7 @@ def test_any_chunking_gives_the_same_records(
                 watch.request_bytes(piece)
             for piece in _cut(response, down_cuts):
                 watch.response_bytes(piece)
-    records: list[LedgerRecord] = list(ledger.of("p").records)
+    records: list[LedgerEntry] = list(ledger.of("p").records)
     assert [(r.request_id, r.path, r.status, r.outcome) for r in records] == [
         (f"r-{i}", "/v1/chat/completions", status, "complete")
         for i, (_, _, status, _, _) in enumerate(exchanges)
@@ -86,7 +86,7 @@ def test_any_chunking_gives_the_same_records(
 
 
 def test_shrinking_the_ring_drops_the_oldest_and_counts_them() -> None:
-    ledger = Ledger(capacity=5)
+    ledger = EmbeddedLedger(capacity=5)
     watch = ledger.watch("p", lambda: None)
     assert watch is not None
     for i in range(5):

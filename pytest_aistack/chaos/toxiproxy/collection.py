@@ -23,7 +23,7 @@ from .errors import (
 from .jsonio import GoKind, decode_struct, lookup
 from .metrics import Metrics
 from .proxy import EmbeddedProxy, ProxyAlreadyStarted
-from .toxic_types import Toxic
+from .toxic_types import EmbeddedToxic
 from .toxics import KINDS
 
 _PROXY_FIELDS: dict[str, GoKind] = {
@@ -187,7 +187,7 @@ class ProxyCollection:
                     await proxy.start()
 
     # -- toxics ----------------------------------------------------------------------
-    async def add_toxic(self, proxy_name: str, body: object) -> Toxic:
+    async def add_toxic(self, proxy_name: str, body: object) -> EmbeddedToxic:
         """POST /proxies/{name}/toxics, checked in upstream's order (AddToxicJson)."""
         proxy = self.get(proxy_name)
         fields: dict[str, object] = {
@@ -211,7 +211,7 @@ class ProxyCollection:
         attributes: dict[str, object] = dict.fromkeys(kind.fields, 0)
         raw_attributes = lookup(body, "attributes") if isinstance(body, dict) else None
         decode_struct(raw_attributes, kind.struct, kind.fields, attributes)
-        toxic = Toxic(
+        toxic = EmbeddedToxic(
             name=name,
             kind=kind,
             stream=stream,
@@ -222,7 +222,7 @@ class ProxyCollection:
         proxy.add_toxic(toxic)
         return toxic
 
-    async def update_toxic(self, proxy_name: str, toxic_name: str, body: object) -> Toxic:
+    async def update_toxic(self, proxy_name: str, toxic_name: str, body: object) -> EmbeddedToxic:
         """PATCH /proxies/{name}/toxics/{toxic}: only attributes and toxicity change."""
         proxy = self.get(proxy_name)
         toxic = proxy.find_toxic(toxic_name)
@@ -233,7 +233,7 @@ class ProxyCollection:
         attributes: dict[str, object] = dict(toxic.attributes)
         raw_attributes = lookup(body, "attributes") if isinstance(body, dict) else None
         decode_struct(raw_attributes, toxic.kind.struct, toxic.kind.fields, attributes)
-        updated = Toxic(
+        updated = EmbeddedToxic(
             name=toxic.name,
             kind=toxic.kind,
             stream=toxic.stream,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from .addresses import split_host_port
 from .link import Link
-from .toxic_types import DOWNSTREAM, UPSTREAM, Toxic
+from .toxic_types import DOWNSTREAM, UPSTREAM, EmbeddedToxic
 
 if TYPE_CHECKING:
     from .httpwatch import ConnectionWatch
@@ -45,7 +45,7 @@ class ConnectionOwner(Protocol):
     def enabled(self) -> bool: ...
 
     @property
-    def chains(self) -> Mapping[str, Sequence[Toxic]]:
+    def chains(self) -> Mapping[str, Sequence[EmbeddedToxic]]:
         """The toxics of each direction, in order: a new connection's links start with them."""
         ...
 

@@ -32,7 +32,7 @@ from .httpframing import (
     body_framing,
     head_fields,
 )
-from .ledger_records import COMPLETE, IN_PROGRESS, LedgerRecord, ProxyLedger
+from .ledger_records import COMPLETE, IN_PROGRESS, LedgerEntry, LedgerRing
 
 
 class ConnectionWatch:
@@ -57,18 +57,18 @@ class ConnectionWatch:
         "stopped",
     )
 
-    def __init__(self, ledger: ProxyLedger, connection: int, detach: Callable[[], None]) -> None:
+    def __init__(self, ledger: LedgerRing, connection: int, detach: Callable[[], None]) -> None:
         self.ledger = ledger
         self.connection = connection
         self._detach = detach
-        self.pending: deque[LedgerRecord] = deque()  # requests awaiting their response
+        self.pending: deque[LedgerEntry] = deque()  # requests awaiting their response
         self.stopped = False
         self._seen_request = False
         self._req_state = HEAD
         self._req_buf = b""
         self._req_left = 0
         self._req_chunks: ChunkScan | None = None
-        self._req_record: LedgerRecord | None = None
+        self._req_record: LedgerEntry | None = None
         self._req_started: float | None = None
         self._resp_state = HEAD
         self._resp_buf = b""
@@ -189,7 +189,7 @@ class ConnectionWatch:
         started = self._req_started if self._req_started is not None else time.time()
         self._req_started = None
         request_id = headers.get(b"x-request-id")
-        record = LedgerRecord(
+        record = LedgerEntry(
             proxy=self.ledger.name,
             connection=self.connection,
             method=start[0].decode("latin-1"),
@@ -245,7 +245,7 @@ class ConnectionWatch:
                 record.bytes_down += size - pos
                 pos = size
 
-    def _response_head(self, record: LedgerRecord, data: bytes, pos: int) -> int:
+    def _response_head(self, record: LedgerEntry, data: bytes, pos: int) -> int:
         buf = self._resp_buf + data[pos:] if self._resp_buf else data[pos:]
         end = buf.find(b"\r\n\r\n", max(0, len(self._resp_buf) - 3))
         if end < 0:
@@ -289,7 +289,7 @@ class ConnectionWatch:
             self._resp_state = state
         return pos
 
-    def _finish(self, record: LedgerRecord, outcome: str) -> None:
+    def _finish(self, record: LedgerEntry, outcome: str) -> None:
         record.outcome = outcome
         record.ended_at = time.time()
         self.pending.popleft()

@@ -4,7 +4,7 @@ Every byte between the gateway and a backend passes a proxy, so the proxy can sa
 requests reached which backend, for any backend (docs/chaos.md, "Request ledger"). Each
 proxied connection gets a :class:`~.httpwatch.ConnectionWatch` that frames the bytes as
 they are written to each side and fills the proxy's
-:class:`~.ledger_records.LedgerRecord` rows (:mod:`.ledger_records`).
+:class:`~.ledger_records.LedgerEntry` rows (:mod:`.ledger_records`).
 
 - Records live in a ring of ``capacity`` per proxy; the oldest go first and are counted
   in ``dropped``. Sequence numbers are server-wide and never reused, so ``since=SEQ``
@@ -20,20 +20,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .httpwatch import ConnectionWatch
-from .ledger_records import ProxyLedger
+from .ledger_records import LedgerRing
 
 DEFAULT_CAPACITY = 10_000
 
 
-class Ledger:
-    """The ledgers of every proxy of one server, and the switch that turns watching on."""
+class EmbeddedLedger:
+    """The rings of every proxy of one server, and the switch that turns watching on
+    (the client's view of it is ``Ledger``)."""
 
     def __init__(self, *, enabled: bool = True, capacity: int = DEFAULT_CAPACITY) -> None:
         if capacity < 1:
             raise ValueError(f"ledger capacity must be >= 1, got {capacity}")
         self.enabled = enabled
         self.capacity = capacity
-        self.proxies: dict[str, ProxyLedger] = {}
+        self.proxies: dict[str, LedgerRing] = {}
         self._seq = 0
         self._connections = 0
 
@@ -45,10 +46,10 @@ class Ledger:
     def last_seq(self) -> int:
         return self._seq
 
-    def of(self, proxy: str) -> ProxyLedger:
+    def of(self, proxy: str) -> LedgerRing:
         ledger = self.proxies.get(proxy)
         if ledger is None:
-            ledger = ProxyLedger(proxy, self.capacity, self._next_seq)
+            ledger = LedgerRing(proxy, self.capacity, self._next_seq)
             self.proxies[proxy] = ledger
         return ledger
 

@@ -17,8 +17,8 @@ from urllib.parse import parse_qs
 
 from .collection import ProxyCollection
 from .http import Request, Response
-from .ledger import Ledger
-from .ledger_records import IN_PROGRESS, LedgerRecord, ProxyLedger
+from .ledger import EmbeddedLedger
+from .ledger_records import IN_PROGRESS, LedgerEntry, LedgerRing
 
 PREFIX = "/aistack/ledger"
 JSON = "application/json"
@@ -50,7 +50,7 @@ def _int_param(query: dict[str, list[str]], name: str, default: int | None) -> i
 
 
 class LedgerApi:
-    def __init__(self, ledger: Ledger, collection: ProxyCollection) -> None:
+    def __init__(self, ledger: EmbeddedLedger, collection: ProxyCollection) -> None:
         self.ledger = ledger
         self.collection = collection
 
@@ -113,7 +113,7 @@ class LedgerApi:
         return {"enabled": self.ledger.enabled, "capacity": self.ledger.capacity}
 
     def _next(
-        self, ledger: ProxyLedger, since: int, page: list[LedgerRecord], limit: int | None
+        self, ledger: LedgerRing, since: int, page: list[LedgerEntry], limit: int | None
     ) -> int:
         """Where to poll next: before the oldest record still in progress (records change
         in place until they end), else after the last record of this answer."""

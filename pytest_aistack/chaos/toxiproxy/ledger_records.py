@@ -1,8 +1,8 @@
-"""The request ledger's rows and per-proxy ring (our extension; :mod:`.ledger` is the
-server-wide switch that hands each connection its watch).
+"""The request ledger's entries (:class:`LedgerEntry`) and per-proxy ring (:class:`LedgerRing`)
+(our extension; :mod:`.ledger` is the server-wide switch that hands each connection its watch).
 
 - A proxy's records live in a ring of ``capacity``; the oldest go first and are counted
-  in ``dropped``. Sequence numbers come from the server-wide :class:`~.ledger.Ledger`.
+  in ``dropped``. Sequence numbers come from the server-wide :class:`~.ledger.EmbeddedLedger`.
 - A record is added when its request head has been written to the upstream and updated
   in place by the connection's :class:`~.httpwatch.ConnectionWatch` until the exchange
   ends; ``outcome`` says how (``OUTCOMES``).
@@ -33,7 +33,9 @@ OUTCOMES = (
 
 
 @dataclass(slots=True, eq=False)
-class LedgerRecord:
+class LedgerEntry:
+    """One request in a ring, updated in place; the client's frozen copy is ``LedgerRecord``."""
+
     proxy: str
     connection: int  # server-wide connection number: requests of one keep-alive share it
     method: str
@@ -83,24 +85,26 @@ class ConnectionCounts:
 
 
 @dataclass(eq=False)
-class ProxyLedger:
+class LedgerRing:
+    """One proxy's entries, oldest dropped first; the client's view is ``ProxyLedger``."""
+
     name: str
     capacity: int
     next_seq: Callable[[], int]
-    records: deque[LedgerRecord] = field(default_factory=deque)
+    records: deque[LedgerEntry] = field(default_factory=deque)
     dropped: int = 0
     connections: ConnectionCounts = field(default_factory=ConnectionCounts)
 
-    def add(self, record: LedgerRecord) -> None:
+    def add(self, record: LedgerEntry) -> None:
         record.seq = self.next_seq()
         if len(self.records) >= self.capacity:
             self.records.popleft()
             self.dropped += 1
         self.records.append(record)
 
-    def since(self, seq: int, limit: int | None = None) -> list[LedgerRecord]:
+    def since(self, seq: int, limit: int | None = None) -> list[LedgerEntry]:
         """Records with a sequence number above ``seq``, oldest first (at most ``limit``)."""
-        newer: list[LedgerRecord] = []
+        newer: list[LedgerEntry] = []
         for record in reversed(self.records):
             if record.seq <= seq:
                 break
@@ -113,7 +117,7 @@ class ProxyLedger:
         self.dropped = 0
         self.connections = ConnectionCounts()
 
-    def to_json(self, records: Iterable[LedgerRecord]) -> dict[str, object]:
+    def to_json(self, records: Iterable[LedgerEntry]) -> dict[str, object]:
         return {
             "dropped": self.dropped,
             "connections": self.connections.to_json(),

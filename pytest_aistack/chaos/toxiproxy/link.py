@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .toxic_types import Chunk, Toxic
+from .toxic_types import Chunk, EmbeddedToxic
 from .toxics import run_noop
 
 # Upstream buffers up to 1024 chunks of 32 KiB in front of a latency toxic
@@ -47,7 +47,7 @@ class Stage:
     """One toxic running on one link (upstream's ToxicStub); behaviours see it as a
     :class:`~.toxic_types.ToxicStage`."""
 
-    def __init__(self, link: Link, toxic: Toxic) -> None:
+    def __init__(self, link: Link, toxic: EmbeddedToxic) -> None:
         self.link = link
         self.toxic = toxic
         self.queue: deque[Chunk | None] = deque()
@@ -185,7 +185,7 @@ class Link:
         for index, stage in enumerate(self.stages):
             stage.next = self.stages[index + 1] if index + 1 < len(self.stages) else None
 
-    def add_toxic(self, toxic: Toxic) -> None:
+    def add_toxic(self, toxic: EmbeddedToxic) -> None:
         if self.done:
             return
         stage = Stage(self, toxic)
@@ -193,7 +193,7 @@ class Link:
         self._relink()
         stage.start()
 
-    async def update_toxic(self, toxic: Toxic) -> None:
+    async def update_toxic(self, toxic: EmbeddedToxic) -> None:
         stage = self._stage_of(toxic.name)
         if stage is None or stage.closed:
             return

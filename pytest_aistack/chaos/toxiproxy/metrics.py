@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 
-from .ledger import Ledger
+from .ledger import EmbeddedLedger
 
 LinkLabels = tuple[str, str, str, str]  # direction, listener, proxy, upstream
 # How late a latency toxic released a chunk after its due time, in seconds.
@@ -36,7 +36,7 @@ class Metrics:
         self.lateness_sum = 0.0
         # Per-request records beside the counters (ledger.py, served at /aistack/ledger);
         # here because every proxy and connection already reaches the server's Metrics.
-        self.ledger = Ledger()
+        self.ledger = EmbeddedLedger()
 
     def observe_latency_lateness(self, seconds: float) -> None:
         self.lateness_counts[bisect.bisect_left(LATENESS_BUCKETS, seconds)] += 1

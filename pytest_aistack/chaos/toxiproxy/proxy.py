@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .addresses import bind_listener, format_address, same_listen
 from .connection import Connection, Side
 from .link import Link
-from .toxic_types import DIRECTIONS, Toxic
+from .toxic_types import DIRECTIONS, EmbeddedToxic
 
 if TYPE_CHECKING:
     from .metrics import Metrics
@@ -45,7 +45,7 @@ class EmbeddedProxy:
         self.listen = listen
         self.upstream = upstream
         self.enabled = False
-        self.chains: dict[str, list[Toxic]] = {direction: [] for direction in DIRECTIONS}
+        self.chains: dict[str, list[EmbeddedToxic]] = {direction: [] for direction in DIRECTIONS}
         self.connections: set[Connection] = set()
         self._server: asyncio.AbstractServer | None = None
 
@@ -110,10 +110,10 @@ class EmbeddedProxy:
             self.metrics.active[self.name] -= 1
 
     # -- toxics (toxic_collection.go) ---------------------------------------------------
-    def toxics(self) -> list[Toxic]:
+    def toxics(self) -> list[EmbeddedToxic]:
         return [toxic for direction in DIRECTIONS for toxic in self.chains[direction]]
 
-    def find_toxic(self, name: str) -> Toxic | None:
+    def find_toxic(self, name: str) -> EmbeddedToxic | None:
         for toxic in self.toxics():
             if toxic.name == name:
                 return toxic
@@ -123,18 +123,18 @@ class EmbeddedProxy:
         links = (connection.link(direction) for connection in self.connections)
         return [link for link in links if link is not None]
 
-    def add_toxic(self, toxic: Toxic) -> None:
+    def add_toxic(self, toxic: EmbeddedToxic) -> None:
         self.chains[toxic.direction].append(toxic)
         for link in self._links(toxic.direction):
             link.add_toxic(toxic)
 
-    async def update_toxic(self, old: Toxic, new: Toxic) -> None:
+    async def update_toxic(self, old: EmbeddedToxic, new: EmbeddedToxic) -> None:
         chain = self.chains[old.direction]
         chain[chain.index(old)] = new
         links = self._links(new.direction)
         await asyncio.gather(*(link.update_toxic(new) for link in links))
 
-    async def remove_toxic(self, toxic: Toxic) -> None:
+    async def remove_toxic(self, toxic: EmbeddedToxic) -> None:
         self.chains[toxic.direction].remove(toxic)
         closes = toxic.kind.closes_on_removal
         links = self._links(toxic.direction)

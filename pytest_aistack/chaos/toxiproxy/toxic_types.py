@@ -82,8 +82,8 @@ class ToxicKind:
 
 
 @dataclass
-class Toxic:
-    """One toxic of a proxy as the API shows it."""
+class EmbeddedToxic:
+    """One toxic installed on a proxy of the embedded server; the client's view is ``Toxic``."""
 
     name: str
     kind: ToxicKind
