@@ -87,15 +87,17 @@ def _check_backend(config: pytest.Config, settings: Settings) -> None:
     the same group), unless PYTEST_DISABLE_PLUGIN_AUTOLOAD is set. Conftest files pytest
     loads at start-up (the root's, the test paths') are registered by now.
     """
+    from pytest_aistack.settings import SettingsError
     from pytest_aistack.stack import backend_plugins
+    from pytest_aistack.stack.factory import check_backend_name
 
     backend_plugins.register_builtin_backends(config.pluginmanager)
     if not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         config.pluginmanager.load_setuptools_entrypoints(backend_plugins.ENTRY_POINT_GROUP)
-    known = backend_plugins.known_backend_names(config.hook)
-    if settings.backend not in known:
-        origins = get_resolved(config).origins
-        raise pytest.UsageError(backend_plugins.unknown_backend(settings.backend, known, origins))
+    try:
+        check_backend_name(settings, get_resolved(config).origins, hook=config.hook)
+    except SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
