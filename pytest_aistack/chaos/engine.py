@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 from collections.abc import Callable
@@ -203,9 +202,3 @@ def start_toxiproxy(settings: EngineSettings, *, log_dir: Path) -> RunningToxipr
         "ToxiproxyClient(aistack_stack.toxiproxy_url) as scenarios/conftest.py does, or "
         "without that stack use --aistack-chaos-engine=embedded or binary"
     )
-
-
-def binary_from_env() -> str | None:
-    """``AISTACK_TOXIPROXY_BIN`` if set (the test suite's switch to a real server)."""
-    value = os.environ.get("AISTACK_TOXIPROXY_BIN")
-    return value or None
