@@ -207,19 +207,10 @@ def openai_models_probe(
 
     The list shape is OpenAI's ``GET /v1/models`` (also served by vLLM and LiteLLM).
     """
-    action = "GET /v1/models"
-
-    async def body(limit: float) -> ProbeOutcome:
-        async with _client(limit, headers=headers, trust_env=trust_env) as client:
-            response = await client.get(f"{base_url}/v1/models")
-        if response.status_code != 200:
-            return False, action, _http_detail(response), None
-        models = _json_list(response, "data", "id")
-        if models is None:
-            return False, action, "200 but not an OpenAI model list", None
-        return True, action, "200", models
-
-    return Probe(kind, base_url, action, body)
+    return _model_list_probe(
+        kind, base_url, "/v1/models", ("data", "id"), "an OpenAI model list",
+        headers=headers, trust_env=trust_env,
+    )  # fmt: skip
 
 
 def ollama_tags_probe(base_url: str) -> Probe:
@@ -227,19 +218,36 @@ def ollama_tags_probe(base_url: str) -> Probe:
 
     The shape is Ollama's documented ``/api/tags`` response (docs/api.md, "List Local Models").
     """
-    action = "GET /api/tags"
+    return _model_list_probe(
+        "ollama", base_url, "/api/tags", ("models", "name"), "an Ollama model list"
+    )
+
+
+def _model_list_probe(
+    kind: str,
+    base_url: str,
+    path: str,
+    keys: tuple[str, str],
+    shape: str,
+    *,
+    headers: dict[str, str] | None = None,
+    trust_env: bool = False,
+) -> Probe:
+    """``GET {base_url}{path}`` answering 200 with a list of models (``keys``: the list's
+    key and each model's id key); ``shape`` names the list in the failure detail."""
+    action = f"GET {path}"
 
     async def body(limit: float) -> ProbeOutcome:
-        async with _client(limit) as client:
-            response = await client.get(f"{base_url}/api/tags")
+        async with _client(limit, headers=headers, trust_env=trust_env) as client:
+            response = await client.get(f"{base_url}{path}")
         if response.status_code != 200:
             return False, action, _http_detail(response), None
-        models = _json_list(response, "models", "name")
+        models = _json_list(response, *keys)
         if models is None:
-            return False, action, "200 but not an Ollama model list", None
+            return False, action, f"200 but not {shape}", None
         return True, action, "200", models
 
-    return Probe("ollama", base_url, action, body)
+    return Probe(kind, base_url, action, body)
 
 
 def health_probe(kind: str, base_url: str, paths: Sequence[str]) -> Probe:
