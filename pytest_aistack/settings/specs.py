@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 from pytest_aistack.settings.model import BACKENDS, CHAOS_ENGINES, DOCKER_RYUK, Settings
 from pytest_aistack.settings.values import (
+    HTTP_SCHEMES,
     Parser,
     backend_name_parser,
     choice_parser,
@@ -54,8 +55,6 @@ class SettingSpec:
         return self.metavar == "BOOL"
 
 
-_HTTP = ("http", "https")
-
 SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "strict", "turn every requires_* skip into a failure (nightly CI)", parse_bool, "BOOL"
@@ -75,7 +74,7 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "cloud_base_url",
         "base URL of the cloud API probed by requires_cloud (default https://api.openai.com)",
-        url_parser(_HTTP, "https://api.openai.com"),
+        url_parser(HTTP_SCHEMES, "https://api.openai.com"),
         "URL",
     ),
     SettingSpec(
@@ -87,19 +86,19 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "vllm_url",
         "vLLM server for requires_vllm (default http://127.0.0.1:8000)",
-        url_parser(_HTTP, "http://127.0.0.1:8000"),
+        url_parser(HTTP_SCHEMES, "http://127.0.0.1:8000"),
         "URL",
     ),
     SettingSpec(
         "ollama_url",
         "Ollama server for requires_ollama (default http://127.0.0.1:11434)",
-        url_parser(_HTTP, "http://127.0.0.1:11434"),
+        url_parser(HTTP_SCHEMES, "http://127.0.0.1:11434"),
         "URL",
     ),
     SettingSpec(
         "llamacpp_url",
         "llama.cpp server for requires_llamacpp (default http://127.0.0.1:8080)",
-        url_parser(_HTTP, "http://127.0.0.1:8080"),
+        url_parser(HTTP_SCHEMES, "http://127.0.0.1:8080"),
         "URL",
     ),
     SettingSpec(
@@ -111,7 +110,7 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "gateway_url",
         "LLM gateway for requires_gateway (default http://127.0.0.1:4000, LiteLLM's port)",
-        url_parser(_HTTP, "http://127.0.0.1:4000"),
+        url_parser(HTTP_SCHEMES, "http://127.0.0.1:4000"),
         "URL",
     ),
     SettingSpec(

@@ -142,4 +142,5 @@ def parse_image(raw: object, _base: Path) -> str:
     return text
 
 
-_HTTP = ("http", "https")
+# The schemes of the settings that are HTTP URLs.
+HTTP_SCHEMES = ("http", "https")
