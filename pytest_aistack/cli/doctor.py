@@ -47,11 +47,14 @@ def run(args: argparse.Namespace) -> int:
 
     from pytest_aistack.chaos.engine import describe_chaos_engine
     from pytest_aistack.settings import SettingsError, resolve_outside_pytest, settings_to_text
-    from pytest_aistack.stack.factory import check_backend_name
+    from pytest_aistack.stack.backend_plugins import check_backend_name
+    from pytest_aistack.stack.factory import plugin_manager
 
     try:
         resolved = resolve_outside_pytest(cli={"profile": args.profile})
-        check_backend_name(resolved.settings, resolved.origins, how_to_add=False)
+        check_backend_name(
+            resolved.settings, resolved.origins, hook=plugin_manager().hook, how_to_add=False
+        )
         settings = resolved.settings
     except SettingsError as exc:
         print(f"aistack doctor: {exc}", file=sys.stderr)

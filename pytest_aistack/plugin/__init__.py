@@ -89,13 +89,12 @@ def _check_backend(config: pytest.Config, settings: Settings) -> None:
     """
     from pytest_aistack.settings import SettingsError
     from pytest_aistack.stack import backend_plugins
-    from pytest_aistack.stack.factory import check_backend_name
 
     backend_plugins.register_builtin_backends(config.pluginmanager)
     if not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         config.pluginmanager.load_setuptools_entrypoints(backend_plugins.ENTRY_POINT_GROUP)
     try:
-        check_backend_name(settings, get_resolved(config).origins, hook=config.hook)
+        backend_plugins.check_backend_name(settings, get_resolved(config).origins, hook=config.hook)
     except SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
 

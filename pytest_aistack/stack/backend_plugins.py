@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import pluggy
 import pytest
 
+from pytest_aistack.settings import SettingsError
+
 if TYPE_CHECKING:
     from pytest_aistack.settings import Settings, Source
     from pytest_aistack.stack.backend import StackBackend
@@ -104,6 +106,25 @@ def known_backend_names(hook: pluggy.HookRelay) -> list[str]:
     names = {name for names in hook.pytest_aistack_backend_names() for name in names}
     builtins = [name for name in BUILTIN_BACKENDS if name in names]
     return builtins + sorted(names - set(builtins))
+
+
+def check_backend_name(
+    settings: Settings,
+    origins: Mapping[str, Source] | None = None,
+    *,
+    hook: pluggy.HookRelay,
+    how_to_add: bool = True,
+) -> None:
+    """A :class:`SettingsError` if no backend plugin on ``hook`` answers for
+    ``settings.backend``.
+
+    Without ``how_to_add`` the message is one line, in the settings' wording for any
+    invalid value (``aistack doctor`` lists it among the other settings' errors).
+    """
+    known = known_backend_names(hook)
+    if settings.backend not in known:
+        message = unknown_backend(settings.backend, known, origins)
+        raise SettingsError(message if how_to_add else message.split("\n")[0])
 
 
 def unknown_backend(

@@ -28,9 +28,8 @@ from pytest_aistack.stack.backend import StackBackend
 from pytest_aistack.stack.backend_plugins import (
     ADD_A_BACKEND,
     ENTRY_POINT_GROUP,
-    known_backend_names,
+    check_backend_name,
     register_builtin_backends,
-    unknown_backend,
 )
 from pytest_aistack.stack.profile import Profile, load_profile
 from pytest_aistack.stack.spec import StackSpec, StackSpecError, load_stack_spec
@@ -128,24 +127,6 @@ def plugin_manager() -> pluggy.PluginManager:
     register_builtin_backends(manager)
     manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     return manager
-
-
-def check_backend_name(
-    settings: Settings,
-    origins: Mapping[str, Source] | None = None,
-    *,
-    hook: pluggy.HookRelay | None = None,
-    how_to_add: bool = True,
-) -> None:
-    """A :class:`SettingsError` if no backend plugin answers for ``settings.backend``.
-
-    Without ``how_to_add`` the message is one line, in the settings' wording for any
-    invalid value (``aistack doctor`` lists it among the other settings' errors).
-    """
-    known = known_backend_names(hook or plugin_manager().hook)
-    if settings.backend not in known:
-        message = unknown_backend(settings.backend, known, origins)
-        raise SettingsError(message if how_to_add else message.split("\n")[0])
 
 
 def make_backend(
